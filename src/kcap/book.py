@@ -1,0 +1,632 @@
+"""The order book: the one book builder that capture, replay, serve and the envs all use.
+
+Pure and exact: no I/O, no clocks (times are arguments), integers only. Prices are in
+centi-cents (``_cc``, $1 = 10,000) and sizes in centi-contracts (``_cx``, 1 contract = 100),
+see :mod:`kcap.fixedpoint`.
+
+Kalshi books hold **bids only**: per market a YES bid ladder and a NO bid ladder. A YES ask
+at p is a NO bid at $1 - p, so ``best_yes_ask = 1 - best_no_bid`` with the NO level's size
+(docs.kalshi.com "Orderbook responses"; kalshi-protocol.md section 5). A snapshot replaces
+both ladders; a delta adds a signed size to one level; a level at zero or below is removed.
+
+Sequencing (kalshi-protocol.md section 3): ``seq`` counts per subscription (``sid``), shared
+by all of its markets, and sids restart on reconnect. Any break (a gap, a duplicate, a
+regression) makes every book of that sid stale until a new snapshot for that market arrives;
+deltas for a stale book are counted and skipped, never applied to a wrong base. A snapshot
+that arrives for a live book is first compared with the book built from deltas (the
+*snapshot audit*: Kalshi sends no checksum, so this is the integrity check). Each problem is
+reported as a :class:`BookEvent` in :attr:`BookBuilder.events`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final, NamedTuple
+
+import msgspec
+
+from kcap.errors import FixedPointError
+from kcap.fixedpoint import (
+    ONE_DOLLAR_CC,
+    PRICE_CC_CACHE,
+    SIZE_CX_CACHE,
+    cents_to_cc,
+    contracts_to_cx,
+    price_cc,
+    size_cx,
+)
+from kcap.schemas import wire
+
+FRAME_KIND: Final = "frame"
+DISCONNECT_KIND: Final = "disconnect"
+
+
+class Level(NamedTuple):
+    """One price level of a ladder: ``price_cc`` (centi-cents) and ``size_cx`` (centi-contracts)."""
+
+    price_cc: int
+    size_cx: int
+
+
+class TopOfBook(NamedTuple):
+    """Best bids and asks of one market, derived through YES/NO reciprocity.
+
+    Any field is None when the side it comes from is empty (``yes_ask`` comes from the best NO
+    bid, ``no_ask`` from the best YES bid).
+    """
+
+    yes_bid: Level | None
+    yes_ask: Level | None
+    no_bid: Level | None
+    no_ask: Level | None
+
+
+# ---------------------------------------------------------------------------------------------
+# events
+
+
+class BookEvent(msgspec.Struct, frozen=True, tag_field="event"):
+    """Base of what the builder reports. ``recv_ns`` is the receive time of the record that
+    caused it."""
+
+    recv_ns: int
+
+
+class Gap(BookEvent, tag="gap"):
+    """A sequence break on ``(conn, sid)``: ``received`` came where ``expected`` was due.
+
+    ``reason`` is ``gap`` (seq skipped ahead), ``duplicate`` (seq repeated) or ``regression``
+    (seq went back). ``markets`` are the books made stale by it.
+    """
+
+    conn: str
+    sid: int
+    expected: int
+    received: int
+    reason: str
+    markets: tuple[str, ...]
+
+
+class Stale(BookEvent, tag="stale"):
+    """A market's book stopped being trustworthy: ``reason`` in gap, disconnect,
+    unsubscribed, removed, delta_before_snapshot."""
+
+    market_ticker: str
+    reason: str
+
+
+class Valid(BookEvent, tag="valid"):
+    """A market's book became trustworthy again (a snapshot arrived)."""
+
+    market_ticker: str
+
+
+class Audit(BookEvent, tag="audit"):
+    """A snapshot arrived for a live book; ``differences`` lists ``(side, price_cc, built_cx,
+    snapshot_cx)`` for every level where the built book and the snapshot disagree (0 = absent).
+    Empty ``differences`` means the book built from deltas was exactly right."""
+
+    market_ticker: str
+    conn: str
+    sid: int
+    differences: tuple[tuple[str, int, int, int], ...]
+
+    @property
+    def matched(self) -> bool:
+        """True when the built book equalled the snapshot level for level."""
+        return not self.differences
+
+
+class NegativeLevel(BookEvent, tag="negative_level"):
+    """A delta took a level below zero (or removed a level that was not there): the book and
+    Kalshi disagree. The level is removed as Kalshi's rule says, and this is reported."""
+
+    market_ticker: str
+    side: str
+    price_cc: int
+    size_cx: int
+
+
+class Crossed(BookEvent, tag="crossed"):
+    """After a snapshot, the best YES bid plus the best NO bid reached $1 or more."""
+
+    market_ticker: str
+    yes_bid_cc: int
+    no_bid_cc: int
+
+
+# ---------------------------------------------------------------------------------------------
+# one market
+
+
+class OrderBook:
+    """The two bid ladders of one market.
+
+    Attributes:
+        market_ticker: Kalshi market ticker.
+        yes: YES bid ladder, ``price_cc -> size_cx`` (unordered; use the accessors).
+        no: NO bid ladder, ``price_cc -> size_cx``.
+        valid: True when the book follows a snapshot and every delta since, with no break.
+        stream: the ``(conn, sid)`` subscription the book is built from.
+        updated_ns: receive time of the last change (snapshot or applied delta).
+    """
+
+    __slots__ = ("market_ticker", "no", "stream", "updated_ns", "valid", "yes")
+
+    def __init__(self, market_ticker: str) -> None:
+        self.market_ticker = market_ticker
+        self.yes: dict[int, int] = {}
+        self.no: dict[int, int] = {}
+        self.valid = False
+        self.stream: _Stream | None = None
+        self.updated_ns = 0
+
+    def best_yes_bid(self) -> Level | None:
+        """Highest YES bid, or None when the YES ladder is empty."""
+        if not self.yes:
+            return None
+        price = max(self.yes)
+        return Level(price, self.yes[price])
+
+    def best_no_bid(self) -> Level | None:
+        """Highest NO bid, or None when the NO ladder is empty."""
+        if not self.no:
+            return None
+        price = max(self.no)
+        return Level(price, self.no[price])
+
+    def best_yes_ask(self) -> Level | None:
+        """Lowest YES ask = $1 - best NO bid, with that NO bid's size."""
+        bid = self.best_no_bid()
+        return None if bid is None else Level(ONE_DOLLAR_CC - bid.price_cc, bid.size_cx)
+
+    def best_no_ask(self) -> Level | None:
+        """Lowest NO ask = $1 - best YES bid, with that YES bid's size."""
+        bid = self.best_yes_bid()
+        return None if bid is None else Level(ONE_DOLLAR_CC - bid.price_cc, bid.size_cx)
+
+    def top(self) -> TopOfBook:
+        """Best YES bid/ask and NO bid/ask in one call."""
+        yes_bid = self.best_yes_bid()
+        no_bid = self.best_no_bid()
+        return TopOfBook(
+            yes_bid,
+            None if no_bid is None else Level(ONE_DOLLAR_CC - no_bid.price_cc, no_bid.size_cx),
+            no_bid,
+            None if yes_bid is None else Level(ONE_DOLLAR_CC - yes_bid.price_cc, yes_bid.size_cx),
+        )
+
+    def bids(self, side: str, depth: int | None = None) -> list[Level]:
+        """Bid levels of ``side`` (``"yes"`` or ``"no"``), best (highest) first, at most ``depth``."""
+        ladder = self._ladder(side)
+        prices = sorted(ladder, reverse=True)[:depth]
+        return [Level(p, ladder[p]) for p in prices]
+
+    def asks(self, side: str, depth: int | None = None) -> list[Level]:
+        """Ask levels of ``side``, best (lowest) first: the opposite ladder's bids at $1 - p."""
+        other = "no" if side == "yes" else "yes"
+        return [Level(ONE_DOLLAR_CC - p, s) for p, s in self.bids(other, depth)]
+
+    def is_crossed(self) -> bool:
+        """True when best YES bid + best NO bid >= $1 (a YES bid at or above the YES ask)."""
+        if not self.yes or not self.no:
+            return False
+        return max(self.yes) + max(self.no) >= ONE_DOLLAR_CC
+
+    def levels(self) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        """Both ladders, ascending by price like Kalshi's snapshots: ``(yes, no)``."""
+        return (
+            tuple(Level(p, self.yes[p]) for p in sorted(self.yes)),
+            tuple(Level(p, self.no[p]) for p in sorted(self.no)),
+        )
+
+    def _ladder(self, side: str) -> dict[int, int]:
+        if side == "yes":
+            return self.yes
+        if side == "no":
+            return self.no
+        raise ValueError(f"expected side 'yes' or 'no', got {side!r}")
+
+    def __repr__(self) -> str:
+        top = self.top()
+        state = "valid" if self.valid else "stale"
+        return f"<OrderBook {self.market_ticker} {state} {top.yes_bid}/{top.yes_ask}>"
+
+
+class _Stream:
+    """Sequencing state of one subscription ``(conn, sid)``."""
+
+    __slots__ = ("conn", "last_seq", "markets", "sid")
+
+    def __init__(self, conn: str, sid: int) -> None:
+        self.conn = conn
+        self.sid = sid
+        self.last_seq: int | None = None
+        self.markets: set[str] = set()
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing ladders (snapshots are rare: clarity over speed here)
+
+
+def snapshot_ladders(msg: wire.OrderbookSnapshotMsg) -> tuple[dict[int, int], dict[int, int]]:
+    """Both ladders of a snapshot payload as ``{price_cc: size_cx}``, whichever encoding it uses.
+
+    Current ``*_dollars_fp`` wins over legacy ``*_dollars`` (dollar price, integer count), which
+    wins over legacy ``yes``/``no`` (integer cents, integer count). Levels of size <= 0 are
+    dropped.
+
+    Raises:
+        FixedPointError: a price or size that is not a valid fixed-point value.
+    """
+    return (
+        _ladder_from(msg.yes_dollars_fp, msg.yes_dollars, msg.yes),
+        _ladder_from(msg.no_dollars_fp, msg.no_dollars, msg.no),
+    )
+
+
+def _ladder_from(
+    fp: list[tuple[str, str]] | None,
+    dollars: list[tuple[str, int | str]] | None,
+    cents: list[tuple[int, int]] | None,
+) -> dict[int, int]:
+    ladder: dict[int, int] = {}
+    if fp is not None:
+        pairs = [(price_cc(p), size_cx(s)) for p, s in fp]
+    elif dollars is not None:
+        pairs = [
+            (price_cc(p), size_cx(s) if isinstance(s, str) else contracts_to_cx(s))
+            for p, s in dollars
+        ]
+    elif cents is not None:
+        pairs = [(cents_to_cc(p), contracts_to_cx(s)) for p, s in cents]
+    else:
+        pairs = []
+    for price, size in pairs:
+        size += ladder.get(price, 0)
+        if size > 0:
+            ladder[price] = size
+        else:
+            ladder.pop(price, None)
+    return ladder
+
+
+def delta_level(msg: wire.OrderbookDeltaMsg) -> tuple[int, int]:
+    """``(price_cc, signed size_cx)`` of a delta payload, current or legacy encoding.
+
+    Raises:
+        FixedPointError: missing or invalid price or size.
+    """
+    if msg.price_dollars is not None:
+        price = price_cc(msg.price_dollars)
+    elif msg.price is not None:
+        price = cents_to_cc(msg.price)
+    else:
+        raise _missing("price_dollars or price", msg)
+    if msg.delta_fp is not None:
+        size = size_cx(msg.delta_fp)
+    elif msg.delta is not None:
+        size = contracts_to_cx(msg.delta)
+    else:
+        raise _missing("delta_fp or delta", msg)
+    return price, size
+
+
+def _missing(what: str, msg: object) -> FixedPointError:
+    return FixedPointError(msg, f"an orderbook_delta with {what}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the builder
+
+
+class BookBuilder:
+    """Builds every market's book from decoded frames, per connection and subscription.
+
+    Feed it with :meth:`apply` (one frame) or :meth:`apply_records` (many records: the replay
+    hot path; same rules, same code), and :meth:`reset_connection` on a disconnect.
+
+    Books are keyed by market ticker. A snapshot from a subscription takes the market's book
+    over; deltas for that market from any other subscription are ignored (a redundant second
+    stream cannot double-apply). Events accumulate in :attr:`events` until the caller takes them
+    with :meth:`take_events`.
+
+    Attributes:
+        books: ``market_ticker -> OrderBook``.
+        events: problems and state changes, oldest first.
+        counts: running counters (``snapshots``, ``deltas``, ``skipped_stale``,
+            ``skipped_foreign``, ``gaps``, ``audits``, ``audit_mismatches``, ``malformed``,
+            ``bad_levels``).
+    """
+
+    def __init__(self) -> None:
+        self.books: dict[str, OrderBook] = {}
+        self.events: list[BookEvent] = []
+        self._streams: dict[tuple[str, int], _Stream] = {}
+        self.counts: dict[str, int] = dict.fromkeys(
+            (
+                "snapshots",
+                "deltas",
+                "skipped_stale",
+                "skipped_foreign",
+                "gaps",
+                "audits",
+                "audit_mismatches",
+                "malformed",
+                "bad_levels",
+                "resets",
+            ),
+            0,
+        )
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def apply(self, conn: str, message: wire.Message, recv_ns: int) -> OrderBook | None:
+        """Apply one decoded frame received on connection ``conn`` at ``recv_ns``.
+
+        Returns:
+            The book that changed, or None if no book changed.
+        """
+        return self.apply_records((FRAME_KIND,), (conn,), (message,), (recv_ns,))
+
+    def apply_records(
+        self,
+        kinds: Sequence[str],
+        conns: Sequence[str],
+        messages: Sequence[wire.Message | None],
+        recv_ns: Sequence[int],
+    ) -> OrderBook | None:
+        """Apply many capture records in order (columns of equal length).
+
+        Args:
+            kinds: record kinds; ``frame`` records are applied, ``disconnect`` records reset
+                their connection's books, others are ignored.
+            conns: connection ids.
+            messages: decoded frames (None for records without one).
+            recv_ns: receive times, Unix nanoseconds.
+
+        Returns:
+            The last book that changed, or None.
+        """
+        books = self.books
+        prices = PRICE_CC_CACHE
+        sizes = SIZE_CX_CACHE
+        delta_type = wire.OrderbookDelta
+        stream: _Stream | None = None
+        stream_conn: str | None = None
+        stream_sid = -1
+        ticker: str | None = None
+        book: OrderBook | None = None
+        changed: OrderBook | None = None
+        applied = 0
+        for kind, conn, m, t in zip(kinds, conns, messages, recv_ns, strict=True):
+            if type(m) is not delta_type:
+                if kind == FRAME_KIND:
+                    if m is not None:
+                        changed = self._apply_other(conn, m, t) or changed
+                elif kind == DISCONNECT_KIND:
+                    self.reset_connection(conn, t)
+                stream = None
+                ticker = None
+                continue
+            # the hot path: one orderbook_delta
+            sid = m.sid
+            if stream is None or sid != stream_sid or conn != stream_conn:
+                stream = self._stream(conn, sid)
+                stream_conn = conn
+                stream_sid = sid
+            seq = m.seq
+            if seq is None or stream.last_seq is None or seq != stream.last_seq + 1:
+                self._sequence(stream, seq, t)
+            else:
+                stream.last_seq = seq
+            msg = m.msg
+            if msg.market_ticker != ticker:
+                ticker = msg.market_ticker
+                book = books.get(ticker)
+            if book is None or book.stream is not stream or not book.valid:
+                self._unapplied(stream, ticker, book, t)
+                ticker = None
+                continue
+            try:
+                price = prices[msg.price_dollars]
+                size = sizes[msg.delta_fp]
+            except KeyError:
+                try:
+                    price, size = delta_level(msg)
+                except ValueError:
+                    self.counts["bad_levels"] += 1
+                    self._mark_stale(book, "bad_level", t)
+                    continue
+            ladder = book.yes if msg.side == "yes" else book.no
+            new = ladder.get(price, 0) + size
+            if new > 0:
+                ladder[price] = new
+            else:
+                del_size = ladder.pop(price, 0)
+                if new < 0 or del_size == 0:
+                    self.events.append(NegativeLevel(t, ticker, msg.side, price, new))
+            book.updated_ns = t
+            changed = book
+            applied += 1
+        self.counts["deltas"] += applied
+        return changed
+
+    def reset_connection(self, conn: str, recv_ns: int) -> None:
+        """A disconnect: forget every subscription of ``conn``, empty and invalidate its books."""
+        self.counts["resets"] += 1
+        for key in [k for k in self._streams if k[0] == conn]:
+            for book in self._release(self._streams.pop(key), "disconnect", recv_ns):
+                book.yes = {}
+                book.no = {}
+
+    def take_events(self) -> list[BookEvent]:
+        """Return the events reported so far and forget them."""
+        events, self.events = self.events, []
+        return events
+
+    def book(self, market_ticker: str) -> OrderBook | None:
+        """The book of ``market_ticker``, or None if no snapshot for it was ever seen."""
+        return self.books.get(market_ticker)
+
+    # -- slow paths ---------------------------------------------------------------------------
+
+    def _stream(self, conn: str, sid: int) -> _Stream:
+        key = (conn, sid)
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = _Stream(conn, sid)
+        return stream
+
+    def _sequence(self, stream: _Stream, seq: int | None, recv_ns: int) -> None:
+        """Check ``seq`` against the stream's last seq; on a break make its books stale."""
+        last = stream.last_seq
+        if seq is None:
+            return
+        stream.last_seq = seq
+        if last is None or seq == last + 1:
+            return
+        reason = "gap" if seq > last + 1 else "duplicate" if seq == last else "regression"
+        self.counts["gaps"] += 1
+        stale = []
+        for book in self._owned(stream):
+            if book.valid:
+                self._mark_stale(book, "gap", recv_ns)
+                stale.append(book.market_ticker)
+        self.events.append(Gap(recv_ns, stream.conn, stream.sid, last + 1, seq, reason, tuple(stale)))
+
+    def _owned(self, stream: _Stream) -> list[OrderBook]:
+        """The books built from ``stream``, by ticker."""
+        books = (self.books.get(t) for t in sorted(stream.markets))
+        return [b for b in books if b is not None and b.stream is stream]
+
+    def _release(self, stream: _Stream, reason: str, recv_ns: int) -> list[OrderBook]:
+        """The stream ends: its books become stale and belong to no stream."""
+        owned = self._owned(stream)
+        for book in owned:
+            self._mark_stale(book, reason, recv_ns)
+            book.stream = None
+        return owned
+
+    def _mark_stale(self, book: OrderBook, reason: str, recv_ns: int) -> None:
+        if book.valid:
+            book.valid = False
+            self.events.append(Stale(recv_ns, book.market_ticker, reason))
+
+    def _unapplied(
+        self, stream: _Stream, ticker: str | None, book: OrderBook | None, recv_ns: int
+    ) -> None:
+        """A delta that cannot be applied: no snapshot yet, a stale book, or another stream's."""
+        if book is not None and book.stream is not None and book.stream is not stream:
+            self.counts["skipped_foreign"] += 1
+            return
+        self.counts["skipped_stale"] += 1
+        if book is None and ticker is not None:
+            # a delta before any snapshot: the market exists but its book is unknown
+            book = self.books[ticker] = OrderBook(ticker)
+            book.stream = stream
+            stream.markets.add(ticker)
+            self.events.append(Stale(recv_ns, ticker, "delta_before_snapshot"))
+
+    def _apply_other(self, conn: str, m: wire.Message, recv_ns: int) -> OrderBook | None:
+        kind = type(m)
+        if kind is wire.OrderbookSnapshot:
+            return self._snapshot(conn, m, recv_ns)  # type: ignore[arg-type]
+        if kind is wire.MalformedFrame:
+            self.counts["malformed"] += 1
+        elif kind is wire.Unsubscribed:
+            stream = self._streams.pop((conn, m.sid), None)  # type: ignore[union-attr]
+            if stream is not None:
+                self._release(stream, "unsubscribed", recv_ns)
+        elif kind is wire.Ok and m.sid is not None and isinstance(m.msg, wire.OkMsg):  # type: ignore[union-attr]
+            stream = self._streams.get((conn, m.sid))  # type: ignore[union-attr]
+            if stream is not None:
+                self._sequence_control(stream, m.seq)  # type: ignore[union-attr]
+                if m.msg.market_tickers is not None:  # type: ignore[union-attr]
+                    self._keep_markets(stream, set(m.msg.market_tickers), recv_ns)  # type: ignore[union-attr]
+        return None
+
+    @staticmethod
+    def _sequence_control(stream: _Stream, seq: int | None) -> None:
+        # ``ok``/``unsubscribed`` carry the sid's seq; whether they consume one is not documented
+        # (kalshi-protocol.md 10.6), so accept either: advance only when it is the next seq.
+        if seq is not None and stream.last_seq is not None and seq == stream.last_seq + 1:
+            stream.last_seq = seq
+
+    def _keep_markets(self, stream: _Stream, keep: set[str], recv_ns: int) -> None:
+        for ticker in sorted(stream.markets - keep):
+            book = self.books.get(ticker)
+            if book is not None and book.stream is stream:
+                self._mark_stale(book, "removed", recv_ns)
+                book.stream = None
+            stream.markets.discard(ticker)
+
+    def _snapshot(self, conn: str, m: wire.OrderbookSnapshot, recv_ns: int) -> OrderBook | None:
+        stream = self._stream(conn, m.sid)
+        if m.seq is not None:
+            self._sequence(stream, m.seq, recv_ns)
+        ticker = m.msg.market_ticker
+        try:
+            yes, no = snapshot_ladders(m.msg)
+        except ValueError:
+            self.counts["bad_levels"] += 1
+            book = self.books.get(ticker)
+            if book is not None and book.stream is stream:
+                self._mark_stale(book, "bad_level", recv_ns)
+            return None
+        self.counts["snapshots"] += 1
+        book = self.books.get(ticker)
+        if book is None:
+            book = self.books[ticker] = OrderBook(ticker)
+        elif book.valid:
+            self._audit(book, yes, no, conn, m.sid, recv_ns)
+        if book.stream is not None and book.stream is not stream:
+            book.stream.markets.discard(ticker)
+        was_valid = book.valid
+        book.yes = yes
+        book.no = no
+        book.stream = stream
+        book.valid = True
+        book.updated_ns = recv_ns
+        stream.markets.add(ticker)
+        if not was_valid:
+            self.events.append(Valid(recv_ns, ticker))
+        if book.is_crossed():
+            self.events.append(Crossed(recv_ns, ticker, max(yes), max(no)))
+        return book
+
+    def _audit(
+        self,
+        book: OrderBook,
+        yes: dict[int, int],
+        no: dict[int, int],
+        conn: str,
+        sid: int,
+        recv_ns: int,
+    ) -> None:
+        self.counts["audits"] += 1
+        differences = _diff("yes", book.yes, yes) + _diff("no", book.no, no)
+        if differences:
+            self.counts["audit_mismatches"] += 1
+        self.events.append(Audit(recv_ns, book.market_ticker, conn, sid, differences))
+
+
+def _diff(
+    side: str, built: dict[int, int], snapshot: dict[int, int]
+) -> tuple[tuple[str, int, int, int], ...]:
+    if built == snapshot:
+        return ()
+    prices = sorted(set(built) | set(snapshot))
+    return tuple(
+        (side, p, built.get(p, 0), snapshot.get(p, 0))
+        for p in prices
+        if built.get(p, 0) != snapshot.get(p, 0)
+    )
+
+
+def iter_books(builder: BookBuilder, markets: Iterable[str] | None = None) -> list[OrderBook]:
+    """The builder's books sorted by ticker, optionally only ``markets``."""
+    wanted = None if markets is None else set(markets)
+    return [
+        builder.books[t] for t in sorted(builder.books) if wanted is None or t in wanted
+    ]
