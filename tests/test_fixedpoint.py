@@ -8,13 +8,22 @@ from kcap.fixedpoint import format_price, format_size, price_cc, size_cx
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("0.0110", 110), ("0.960", 9600), ("0.96", 9600), ("1", 10_000), ("0.010000", 100), ("0.0000", 0)],
+    [
+        ("0.0110", 110),
+        ("0.960", 9600),
+        ("0.96", 9600),
+        ("1", 10_000),
+        ("0.010000", 100),
+        ("0.0000", 0),
+    ],
 )
 def test_price_cc_parses_every_dollar_shape(text: str, expected: int) -> None:
     assert price_cc(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("91.74", 9174), ("-54.00", -5400), ("3", 300), ("0.01", 1)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("91.74", 9174), ("-54.00", -5400), ("3", 300), ("0.01", 1)]
+)
 def test_size_cx_parses_fixed_point_counts(text: str, expected: int) -> None:
     assert size_cx(text) == expected
 

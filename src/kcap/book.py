@@ -20,7 +20,8 @@ reported as a :class:`BookEvent` in :attr:`BookBuilder.events`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, NamedTuple
 
 import msgspec
@@ -72,7 +73,7 @@ class BookEvent(msgspec.Struct, frozen=True, tag_field="event"):
     recv_ns: int
 
 
-class Gap(BookEvent, tag="gap"):
+class Gap(BookEvent, frozen=True, tag="gap"):
     """A sequence break on ``(conn, sid)``: ``received`` came where ``expected`` was due.
 
     ``reason`` is ``gap`` (seq skipped ahead), ``duplicate`` (seq repeated) or ``regression``
@@ -87,7 +88,7 @@ class Gap(BookEvent, tag="gap"):
     markets: tuple[str, ...]
 
 
-class Stale(BookEvent, tag="stale"):
+class Stale(BookEvent, frozen=True, tag="stale"):
     """A market's book stopped being trustworthy: ``reason`` in gap, disconnect,
     unsubscribed, removed, delta_before_snapshot."""
 
@@ -95,13 +96,13 @@ class Stale(BookEvent, tag="stale"):
     reason: str
 
 
-class Valid(BookEvent, tag="valid"):
+class Valid(BookEvent, frozen=True, tag="valid"):
     """A market's book became trustworthy again (a snapshot arrived)."""
 
     market_ticker: str
 
 
-class Audit(BookEvent, tag="audit"):
+class Audit(BookEvent, frozen=True, tag="audit"):
     """A snapshot arrived for a live book; ``differences`` lists ``(side, price_cc, built_cx,
     snapshot_cx)`` for every level where the built book and the snapshot disagree (0 = absent).
     Empty ``differences`` means the book built from deltas was exactly right."""
@@ -117,7 +118,7 @@ class Audit(BookEvent, tag="audit"):
         return not self.differences
 
 
-class NegativeLevel(BookEvent, tag="negative_level"):
+class NegativeLevel(BookEvent, frozen=True, tag="negative_level"):
     """A delta took a level below zero (or removed a level that was not there): the book and
     Kalshi disagree. The level is removed as Kalshi's rule says, and this is reported."""
 
@@ -127,7 +128,7 @@ class NegativeLevel(BookEvent, tag="negative_level"):
     size_cx: int
 
 
-class Crossed(BookEvent, tag="crossed"):
+class Crossed(BookEvent, frozen=True, tag="crossed"):
     """After a snapshot, the best YES bid plus the best NO bid reached $1 or more."""
 
     market_ticker: str
@@ -429,8 +430,9 @@ class BookBuilder:
                 ticker = None
                 continue
             try:
-                price = prices[msg.price_dollars]
-                size = sizes[msg.delta_fp]
+                # None (a legacy frame) is never a key: KeyError -> the slow path
+                price = prices[msg.price_dollars]  # type: ignore[index]
+                size = sizes[msg.delta_fp]  # type: ignore[index]
             except KeyError:
                 try:
                     price, size = delta_level(msg)
@@ -493,7 +495,9 @@ class BookBuilder:
             if book.valid:
                 self._mark_stale(book, "gap", recv_ns)
                 stale.append(book.market_ticker)
-        self.events.append(Gap(recv_ns, stream.conn, stream.sid, last + 1, seq, reason, tuple(stale)))
+        self.events.append(
+            Gap(recv_ns, stream.conn, stream.sid, last + 1, seq, reason, tuple(stale))
+        )
 
     def _owned(self, stream: _Stream) -> list[OrderBook]:
         """The books built from ``stream``, by ticker."""
@@ -529,21 +533,20 @@ class BookBuilder:
             self.events.append(Stale(recv_ns, ticker, "delta_before_snapshot"))
 
     def _apply_other(self, conn: str, m: wire.Message, recv_ns: int) -> OrderBook | None:
-        kind = type(m)
-        if kind is wire.OrderbookSnapshot:
-            return self._snapshot(conn, m, recv_ns)  # type: ignore[arg-type]
-        if kind is wire.MalformedFrame:
+        if isinstance(m, wire.OrderbookSnapshot):
+            return self._snapshot(conn, m, recv_ns)
+        if isinstance(m, wire.MalformedFrame):
             self.counts["malformed"] += 1
-        elif kind is wire.Unsubscribed:
-            stream = self._streams.pop((conn, m.sid), None)  # type: ignore[union-attr]
+        elif isinstance(m, wire.Unsubscribed):
+            stream = self._streams.pop((conn, m.sid), None)
             if stream is not None:
                 self._release(stream, "unsubscribed", recv_ns)
-        elif kind is wire.Ok and m.sid is not None and isinstance(m.msg, wire.OkMsg):  # type: ignore[union-attr]
-            stream = self._streams.get((conn, m.sid))  # type: ignore[union-attr]
+        elif isinstance(m, wire.Ok) and m.sid is not None and isinstance(m.msg, wire.OkMsg):
+            stream = self._streams.get((conn, m.sid))
             if stream is not None:
-                self._sequence_control(stream, m.seq)  # type: ignore[union-attr]
-                if m.msg.market_tickers is not None:  # type: ignore[union-attr]
-                    self._keep_markets(stream, set(m.msg.market_tickers), recv_ns)  # type: ignore[union-attr]
+                self._sequence_control(stream, m.seq)
+                if m.msg.market_tickers is not None:
+                    self._keep_markets(stream, set(m.msg.market_tickers), recv_ns)
         return None
 
     @staticmethod
@@ -624,9 +627,22 @@ def _diff(
     )
 
 
+def books_digest(books: Mapping[str, OrderBook]) -> str:
+    """A deterministic SHA-256 (hex) of book states: every ticker, its validity and every level.
+
+    Two replays of the same records give the same digest; any differing level changes it.
+    """
+    digest = hashlib.sha256()
+    for ticker in sorted(books):
+        book = books[ticker]
+        parts = [ticker, "V" if book.valid else "S"]
+        for ladder in (book.yes, book.no):
+            parts.append(",".join(f"{p}:{ladder[p]}" for p in sorted(ladder)))
+        digest.update("|".join(parts).encode() + b"\n")
+    return digest.hexdigest()
+
+
 def iter_books(builder: BookBuilder, markets: Iterable[str] | None = None) -> list[OrderBook]:
     """The builder's books sorted by ticker, optionally only ``markets``."""
     wanted = None if markets is None else set(markets)
-    return [
-        builder.books[t] for t in sorted(builder.books) if wanted is None or t in wanted
-    ]
+    return [builder.books[t] for t in sorted(builder.books) if wanted is None or t in wanted]

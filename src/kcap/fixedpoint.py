@@ -38,7 +38,7 @@ def _parse_decimal(text: str, places: int, what: str) -> int:
     negative = body.startswith("-")
     if negative or body.startswith("+"):
         body = body[1:]
-    whole, dot, frac = body.partition(".")
+    whole, _, frac = body.partition(".")
     if not whole and not frac:
         raise FixedPointError(text, f"a {what} with digits")
     if not body.isascii() or not (whole or "0").isdigit() or (frac and not frac.isdigit()):
@@ -47,7 +47,8 @@ def _parse_decimal(text: str, places: int, what: str) -> int:
         if frac[places:].strip("0"):
             raise FixedPointError(text, f"a {what} with at most {places} decimal places")
         frac = frac[:places]
-    value = int(whole or "0") * 10**places + int((frac + "0" * places)[:places])
+    scale: int = 10**places
+    value = int(whole or "0") * scale + int((frac + "0" * places)[:places])
     return -value if negative else value
 
 

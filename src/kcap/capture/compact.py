@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kcap import __version__
+from kcap.replay.readers import ReadProblem, RecordBatch, read_jsonl
 from kcap.schemas import wire
 from kcap.schemas.parquet import (
     CAPTURE_SCHEMA,
@@ -31,7 +32,6 @@ from kcap.schemas.parquet import (
     ROW_GROUP_SIZE,
 )
 from kcap.schemas.record import FRAME, RECORD_FORMAT
-from kcap.replay.readers import ReadProblem, RecordBatch, read_jsonl
 
 _info_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
@@ -61,7 +61,9 @@ class CompactionSummary:
         }
 
 
-def _extract(message: wire.Message) -> tuple[str, int | None, int | None, str | None, int | None, int | None]:
+def _extract(
+    message: wire.Message,
+) -> tuple[str, int | None, int | None, str | None, int | None, int | None]:
     """``(type, sid, seq, market_ticker, ts_ms, sending_ts_ms)`` of a decoded frame."""
     kind = wire.message_type(message)
     if isinstance(message, wire.MalformedFrame):
@@ -100,7 +102,9 @@ def batch_to_table(batch: RecordBatch, summary: CompactionSummary | None = None)
             "recv_ns": pa.array(batch.recv_ns, pa.int64()),
             "mono_ns": pa.array(batch.mono_ns, pa.int64()),
             "origin": pa.array(batch.origin, pa.string()).dictionary_encode(),
-            "info": pa.array([None if i is None else _info_encode(i) for i in batch.info], pa.string()),
+            "info": pa.array(
+                [None if i is None else _info_encode(i) for i in batch.info], pa.string()
+            ),
             "frame": pa.array(frames, pa.binary()),
             "frame_binary": pa.array(binary, pa.bool_()),
             "type": pa.array(cols[0], pa.string()).dictionary_encode(),

@@ -122,7 +122,12 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         elif path.exists():
             matches = [path]
         elif glob.has_magic(text):
-            matches = [Path(p) for p in sorted(glob.glob(text, recursive=True)) if _is_capture(Path(p))]
+            matches = [
+                Path(p)
+                # glob.glob takes absolute patterns, Path.glob does not
+                for p in sorted(glob.glob(text, recursive=True))  # noqa: PTH207
+                if _is_capture(Path(p))
+            ]
         else:
             raise CaptureNotFoundError(f"no such capture file or directory: {text}")
         if not matches:

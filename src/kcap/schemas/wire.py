@@ -49,7 +49,9 @@ class OrderbookSnapshotMsg(msgspec.Struct, frozen=True, gc=False):
     no: list[tuple[int, int]] | None = None
 
 
-class OrderbookSnapshot(msgspec.Struct, tag_field="type", tag="orderbook_snapshot", frozen=True, gc=False):
+class OrderbookSnapshot(
+    msgspec.Struct, tag_field="type", tag="orderbook_snapshot", frozen=True, gc=False
+):
     """``{"type": "orderbook_snapshot", "sid": 2, "seq": 2, "msg": {...}}``; ``id`` is set when the
     snapshot answers an ``update_subscription`` ``get_snapshot`` command."""
 
@@ -81,7 +83,9 @@ class OrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False):
     subaccount: int | None = None
 
 
-class OrderbookDelta(msgspec.Struct, tag_field="type", tag="orderbook_delta", frozen=True, gc=False):
+class OrderbookDelta(
+    msgspec.Struct, tag_field="type", tag="orderbook_delta", frozen=True, gc=False
+):
     """``{"type": "orderbook_delta", "sid": 2, "seq": 3, "msg": {...}}``."""
 
     msg: OrderbookDeltaMsg
@@ -225,7 +229,9 @@ class MarketPositionMsg(msgspec.Struct, frozen=True, gc=False):
     volume: int | None = None
 
 
-class MarketPosition(msgspec.Struct, tag_field="type", tag="market_position", frozen=True, gc=False):
+class MarketPosition(
+    msgspec.Struct, tag_field="type", tag="market_position", frozen=True, gc=False
+):
     """``{"type": "market_position", "sid": 5, "msg": {...}}`` (no seq)."""
 
     msg: MarketPositionMsg
@@ -376,7 +382,9 @@ class EventLifecycleMsg(msgspec.Struct, frozen=True, gc=False):
     exchange_index: int | None = None
 
 
-class EventLifecycle(msgspec.Struct, tag_field="type", tag="event_lifecycle", frozen=True, gc=False):
+class EventLifecycle(
+    msgspec.Struct, tag_field="type", tag="event_lifecycle", frozen=True, gc=False
+):
     """``{"type": "event_lifecycle", "sid": 5, "seq": 8, "msg": {...}}``."""
 
     msg: EventLifecycleMsg
@@ -393,7 +401,9 @@ class EventFeeUpdateMsg(msgspec.Struct, frozen=True, gc=False):
     fee_multiplier_override: float | None = None
 
 
-class EventFeeUpdate(msgspec.Struct, tag_field="type", tag="event_fee_update", frozen=True, gc=False):
+class EventFeeUpdate(
+    msgspec.Struct, tag_field="type", tag="event_fee_update", frozen=True, gc=False
+):
     """``{"type": "event_fee_update", "sid": 5, "seq": 9, "msg": {...}}``."""
 
     msg: EventFeeUpdateMsg
@@ -602,8 +612,7 @@ Message: TypeAlias = KalshiMessage | UnknownMessage | MalformedFrame
 """What :func:`decode_frame` returns: a typed message, or the raw frame kept as it came."""
 
 MESSAGE_TYPES: dict[str, type[Any]] = {
-    cls.__struct_config__.tag: cls  # type: ignore[attr-defined]
-    for cls in KalshiMessage.__args__  # type: ignore[attr-defined]
+    cls.__struct_config__.tag: cls for cls in KalshiMessage.__args__
 }
 """``type`` string -> struct class, for every known message."""
 
@@ -617,7 +626,13 @@ CHANNEL_TYPES: dict[str, tuple[str, ...]] = {
     "order_group_updates": ("order_group_updates",),
     "market_lifecycle_v2": ("market_lifecycle_v2", "event_lifecycle", "event_fee_update"),
     "multivariate_market_lifecycle": (),
-    "communications": ("rfq_created", "rfq_deleted", "quote_created", "quote_accepted", "quote_executed"),
+    "communications": (
+        "rfq_created",
+        "rfq_deleted",
+        "quote_created",
+        "quote_accepted",
+        "quote_executed",
+    ),
 }
 """Kalshi's subscribable channel names and the message types each sends (kalshi-protocol.md 4.1).
 Note ``trade`` (not ``trades``) and ``market_positions`` -> ``market_position``."""

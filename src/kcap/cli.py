@@ -1,0 +1,136 @@
+"""The ``kcap`` command line: a thin click group; each command builds a config and calls one
+function. A :class:`kcap.errors.KcapError` is printed as ``kcap: <message>`` with exit code 1;
+bugs keep their traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from kcap import __version__
+from kcap.errors import KcapError, UsageError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KcapError as exc:
+            click.echo(f"kcap: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kcap")
+def main() -> None:
+    """Record Kalshi WebSocket market data, replay it, train agents on it offline."""
+
+
+def parse_time_ns(text: str | None, option: str) -> int | None:
+    """Parse an ISO 8601 time (``2025-12-19T12:00``, ``...Z``, ``...-05:00``; naive = UTC) to
+    Unix nanoseconds.
+
+    Raises:
+        UsageError: not an ISO 8601 time.
+    """
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise UsageError(
+            f"{option}: expected an ISO 8601 time such as 2025-12-19T12:00Z, got {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1_000
+
+
+def _split(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--speed", default="max", show_default=True, help="1x, 10x, 0.5x ... or max (flat out)."
+)
+@click.option(
+    "--max-gap", default=None, help="Longest quiet stretch played when paced, e.g. 5s, 1m."
+)
+@click.option(
+    "--market",
+    "markets",
+    multiple=True,
+    help="Market ticker(s) to show (repeat or comma-separate).",
+)
+@click.option("--series", "series", multiple=True, help="Series ticker(s) to show, e.g. KXHIGHNY.")
+@click.option(
+    "--event", "events", multiple=True, help="Event ticker(s) to show, e.g. KXHIGHNY-25DEC20."
+)
+@click.option(
+    "--from", "from_", default=None, help="Start at this receive time (ISO 8601, naive = UTC)."
+)
+@click.option("--to", default=None, help="Stop after this receive time (ISO 8601, naive = UTC).")
+@click.option(
+    "--emit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write top-N book snapshots to this Parquet file.",
+)
+@click.option(
+    "--emit-interval",
+    default=None,
+    help="Emit every interval of capture time (e.g. 1s) instead of every change.",
+)
+@click.option("--depth", default=5, show_default=True, help="Levels per ladder in --emit output.")
+@click.option(
+    "--skip-damaged", is_flag=True, help="Report and skip damaged JSONL lines instead of stopping."
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the digest.")
+def replay(
+    paths: tuple[str, ...],
+    speed: str,
+    max_gap: str | None,
+    markets: tuple[str, ...],
+    series: tuple[str, ...],
+    events: tuple[str, ...],
+    from_: str | None,
+    to: str | None,
+    emit: Path | None,
+    emit_interval: str | None,
+    depth: int,
+    skip_damaged: bool,
+    quiet: bool,
+) -> None:
+    """Replay captures (files, directories, globs; none = the embedded sample) through the
+    same decoder and book builder capture uses live, and print a digest of the final books."""
+    from kcap.replay.cli_run import ReplayOptions, run_replay
+
+    options = ReplayOptions(
+        paths=paths,
+        speed=speed,
+        max_gap=max_gap,
+        markets=_split(markets),
+        series=_split(series),
+        events=_split(events),
+        from_ns=parse_time_ns(from_, "--from"),
+        to_ns=parse_time_ns(to, "--to"),
+        emit=emit,
+        emit_interval=emit_interval,
+        depth=depth,
+        skip_damaged=skip_damaged,
+        quiet=quiet,
+    )
+    run_replay(options, Console(stderr=False), wall_clock=time.perf_counter)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
