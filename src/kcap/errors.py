@@ -4,6 +4,7 @@
 
     KcapError
     ├── UsageError                 the caller misused kcap (bad option, bad argument)
+    ├── CredentialsError           the API key id or private key cannot be used
     ├── FixedPointError            a price or size string that is not a valid fixed-point number
     ├── CaptureError               a capture file or directory problem
     │   ├── CaptureFormatError     a record or file kcap cannot read (damaged, wrong version)
@@ -24,6 +25,13 @@ class KcapError(Exception):
 
 class UsageError(KcapError):
     """The caller passed an option or argument kcap cannot use."""
+
+
+class CredentialsError(KcapError):
+    """The API key id or private key file cannot be used (missing, unreadable, encrypted, not RSA).
+
+    Messages name the file, never the key's content.
+    """
 
 
 class FixedPointError(KcapError, ValueError):
