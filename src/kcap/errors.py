@@ -9,7 +9,8 @@
     ├── CaptureError               a capture file or directory problem
     │   ├── CaptureFormatError     a record or file kcap cannot read (damaged, wrong version)
     │   └── CaptureNotFoundError   a path or glob that matches no capture
-    └── DataError                  an input data file (real data, forecasts, outcomes) is unusable
+    ├── DataError                  an input data file (real data, forecasts, outcomes) is unusable
+    └── ServeError                 ``kcap serve`` cannot serve (the address cannot be listened on)
 
 Errors that blame Kalshi (``Kalshi sent ...``) and errors that blame the caller
 (``expected ..., got ...``) say so in their message. Frames that fail to decode are
@@ -75,3 +76,11 @@ class CaptureNotFoundError(CaptureError):
 
 class DataError(KcapError):
     """An input data file (real data, forecasts, outcomes, market metadata) is unusable."""
+
+
+class ServeError(KcapError):
+    """``kcap serve`` cannot serve: the host and port cannot be listened on, for example.
+
+    Problems with the capture raise :class:`CaptureError`, with the public key
+    :class:`CredentialsError`, with options :class:`UsageError`.
+    """
