@@ -169,3 +169,16 @@ def capture_times(path: Path) -> list[int]:
         if record["kind"] == "frame":
             times.add(record["recv_ns"])
     return sorted(times)
+
+
+def busy_records(n: int) -> list[tuple[str, bytes | None]]:
+    """Snapshots of B38.5 and T36, then ``n`` deltas alternating between them (sizes stay > 0)."""
+    out: list[tuple[str, bytes | None]] = [
+        ("frame", snapshot(B385, [["0.3000", "10.00"]], [["0.5000", "4.50"]], seq=1)),
+        ("frame", snapshot(T36, [["0.0100", "100.00"]], [["0.9700", "2.00"]], seq=2)),
+    ]
+    for i in range(n):
+        market, side, price = (B385, "yes", "0.3100") if i % 2 == 0 else (T36, "no", "0.9600")
+        size = "1.00" if i % 4 < 2 else "-1.00"
+        out.append(("frame", delta(market, side, price, size, seq=i + 3)))
+    return out

@@ -16,5 +16,6 @@ Pure core, thin I/O:
 from __future__ import annotations
 
 from kcap.replay.serve.faults import FaultConfig, FaultLog, FaultRecord
+from kcap.replay.serve.server import KalshiServer, ServeConfig
 
-__all__ = ["FaultConfig", "FaultLog", "FaultRecord"]
+__all__ = ["FaultConfig", "FaultLog", "FaultRecord", "KalshiServer", "ServeConfig"]
