@@ -152,15 +152,20 @@ class OrderBook:
         updated_ns: receive time of the last change (snapshot or applied delta).
     """
 
-    __slots__ = ("market_ticker", "no", "stream", "updated_ns", "valid", "yes")
+    __slots__ = ("live", "market_ticker", "no", "stream", "updated_ns", "yes")
 
     def __init__(self, market_ticker: str) -> None:
         self.market_ticker = market_ticker
         self.yes: dict[int, int] = {}
         self.no: dict[int, int] = {}
-        self.valid = False
         self.stream: _Stream | None = None
+        self.live: _Stream | None = None  # == stream while valid, else None (one check when hot)
         self.updated_ns = 0
+
+    @property
+    def valid(self) -> bool:
+        """True when the book follows a snapshot and every delta since, with no break."""
+        return self.live is not None
 
     def best_yes_bid(self) -> Level | None:
         """Highest YES bid, or None when the YES ladder is empty."""
@@ -396,38 +401,45 @@ class BookBuilder:
         stream: _Stream | None = None
         stream_conn: str | None = None
         stream_sid = -1
+        expected = -1  # the next seq due on ``stream`` (its last_seq + 1), kept in a local
         ticker: str | None = None
         book: OrderBook | None = None
         changed: OrderBook | None = None
-        applied = 0
+        skipped = 0
         for kind, conn, m, t in zip(kinds, conns, messages, recv_ns, strict=True):
             if type(m) is not delta_type:
+                skipped += 1
+                if stream is not None:
+                    if expected > 0:
+                        stream.last_seq = expected - 1
+                    stream = None
                 if kind == FRAME_KIND:
                     if m is not None:
                         changed = self._apply_other(conn, m, t) or changed
                 elif kind == DISCONNECT_KIND:
                     self.reset_connection(conn, t)
-                stream = None
                 ticker = None
                 continue
             # the hot path: one orderbook_delta
-            sid = m.sid
-            if stream is None or sid != stream_sid or conn != stream_conn:
-                stream = self._stream(conn, sid)
-                stream_conn = conn
-                stream_sid = sid
             seq = m.seq
-            if seq is None or stream.last_seq is None or seq != stream.last_seq + 1:
-                self._sequence(stream, seq, t)
+            if seq == expected and m.sid == stream_sid and conn == stream_conn:
+                expected = seq + 1
             else:
-                stream.last_seq = seq
+                if stream is not None and expected > 0:
+                    stream.last_seq = expected - 1
+                stream = self._stream(conn, m.sid)
+                stream_conn, stream_sid = conn, m.sid
+                self._sequence(stream, seq, t)
+                expected = -1 if stream.last_seq is None else stream.last_seq + 1
+                ticker = None
             msg = m.msg
             if msg.market_ticker != ticker:
                 ticker = msg.market_ticker
                 book = books.get(ticker)
-            if book is None or book.stream is not stream or not book.valid:
+            if book is None or book.live is not stream:
                 self._unapplied(stream, ticker, book, t)
                 ticker = None
+                skipped += 1
                 continue
             try:
                 # None (a legacy frame) is never a key: KeyError -> the slow path
@@ -439,6 +451,7 @@ class BookBuilder:
                 except ValueError:
                     self.counts["bad_levels"] += 1
                     self._mark_stale(book, "bad_level", t)
+                    skipped += 1
                     continue
             ladder = book.yes if msg.side == "yes" else book.no
             new = ladder.get(price, 0) + size
@@ -450,8 +463,9 @@ class BookBuilder:
                     self.events.append(NegativeLevel(t, ticker, msg.side, price, new))
             book.updated_ns = t
             changed = book
-            applied += 1
-        self.counts["deltas"] += applied
+        if stream is not None and expected > 0:
+            stream.last_seq = expected - 1
+        self.counts["deltas"] += len(kinds) - skipped
         return changed
 
     def reset_connection(self, conn: str, recv_ns: int) -> None:
@@ -513,8 +527,8 @@ class BookBuilder:
         return owned
 
     def _mark_stale(self, book: OrderBook, reason: str, recv_ns: int) -> None:
-        if book.valid:
-            book.valid = False
+        if book.live is not None:
+            book.live = None
             self.events.append(Stale(recv_ns, book.market_ticker, reason))
 
     def _unapplied(
@@ -589,7 +603,7 @@ class BookBuilder:
         book.yes = yes
         book.no = no
         book.stream = stream
-        book.valid = True
+        book.live = stream
         book.updated_ns = recv_ns
         stream.markets.add(ticker)
         if not was_valid:
