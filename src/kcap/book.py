@@ -532,14 +532,14 @@ class BookBuilder:
             self.events.append(Stale(recv_ns, book.market_ticker, reason))
 
     def _unapplied(
-        self, stream: _Stream, ticker: str | None, book: OrderBook | None, recv_ns: int
+        self, stream: _Stream | None, ticker: str | None, book: OrderBook | None, recv_ns: int
     ) -> None:
         """A delta that cannot be applied: no snapshot yet, a stale book, or another stream's."""
         if book is not None and book.stream is not None and book.stream is not stream:
             self.counts["skipped_foreign"] += 1
             return
         self.counts["skipped_stale"] += 1
-        if book is None and ticker is not None:
+        if book is None and ticker is not None and stream is not None:
             # a delta before any snapshot: the market exists but its book is unknown
             book = self.books[ticker] = OrderBook(ticker)
             book.stream = stream
