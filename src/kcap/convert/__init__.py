@@ -1,5 +1,8 @@
 """Converting real public Kalshi data into kcap captures (derived, never raw WebSocket frames).
 
+* :mod:`kcap.convert.rest_books` - full-depth REST books -> a snapshot, then the deltas between
+  consecutive books, so every source book replays exactly at its capture time.
+* :mod:`kcap.convert.sizes` - the size rule and its table, derived from real REST books.
 * :mod:`kcap.convert.frames`, :mod:`kcap.convert.records` - Kalshi frames and derived captures.
 * :mod:`kcap.convert.sources` - reading source files that may stop mid-line; exact times.
 * :mod:`kcap.convert.provenance` - where each real-data folder comes from.
@@ -11,5 +14,14 @@ with a header record whose ``info`` names the source file, its provenance and th
 from __future__ import annotations
 
 from kcap.convert.records import DerivedCapture, DerivedConnection
+from kcap.convert.rest_books import convert_rest_file
+from kcap.convert.sizes import BEST_BID_SIZES, derive_size_table, size_for_price
 
-__all__ = ["DerivedCapture", "DerivedConnection"]
+__all__ = [
+    "BEST_BID_SIZES",
+    "DerivedCapture",
+    "DerivedConnection",
+    "convert_rest_file",
+    "derive_size_table",
+    "size_for_price",
+]
