@@ -1,5 +1,7 @@
 """Converting real public Kalshi data into kcap captures (derived, never raw WebSocket frames).
 
+* :mod:`kcap.convert.bbo` - the KXHIGHNY best-bid change log -> snapshot + delta frames that
+  replay its best-bid path exactly, sizes from :mod:`kcap.convert.sizes`.
 * :mod:`kcap.convert.rest_books` - full-depth REST books -> a snapshot, then the deltas between
   consecutive books, so every source book replays exactly at its capture time.
 * :mod:`kcap.convert.sizes` - the size rule and its table, derived from real REST books.
@@ -13,6 +15,7 @@ with a header record whose ``info`` names the source file, its provenance and th
 
 from __future__ import annotations
 
+from kcap.convert.bbo import convert_bbo_file
 from kcap.convert.records import DerivedCapture, DerivedConnection
 from kcap.convert.rest_books import convert_rest_file
 from kcap.convert.sizes import BEST_BID_SIZES, derive_size_table, size_for_price
@@ -21,6 +24,7 @@ __all__ = [
     "BEST_BID_SIZES",
     "DerivedCapture",
     "DerivedConnection",
+    "convert_bbo_file",
     "convert_rest_file",
     "derive_size_table",
     "size_for_price",
