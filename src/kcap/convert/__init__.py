@@ -5,12 +5,12 @@
 * :mod:`kcap.convert.rest_books` - full-depth REST books -> a snapshot, then the deltas between
   consecutive books, so every source book replays exactly at its capture time.
 * :mod:`kcap.convert.sizes` - the size rule and its table, derived from real REST books.
+* :mod:`kcap.convert.events` - market list, forecasts and outcomes tables for converted events.
 * :mod:`kcap.convert.frames`, :mod:`kcap.convert.records` - Kalshi frames and derived captures.
-* :mod:`kcap.convert.sources` - reading source files that may stop mid-line; exact times.
-* :mod:`kcap.convert.provenance` - where each real-data folder comes from.
 
 Every derived record has ``origin="derived:<source folder>"`` and every derived file starts
-with a header record whose ``info`` names the source file, its provenance and the rules used.
+with a header record whose ``info`` names the source file, its provenance
+(:mod:`kcap.convert.provenance`) and the rules used.
 """
 
 from __future__ import annotations
