@@ -77,6 +77,7 @@ def _wins(market: dict[str, str], high: int) -> bool:
     return high > int(market["floor_strike"])
 
 
+@pytest.mark.slow
 def test_outcomes_agree_with_the_market_priced_highest_at_the_end(real_data: Path) -> None:
     files = sorted((real_data / BBO).glob("market_data_KXHIGHNY-*.csv.gz"))
     events = [p.name.removeprefix("market_data_").removesuffix(".csv.gz") for p in files]

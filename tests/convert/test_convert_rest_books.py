@@ -77,6 +77,7 @@ def rest_files(real_data: Path) -> list[Path]:
     return [*files, real_data / ERIC / ERIC_FILE]
 
 
+@pytest.mark.slow
 def test_every_rest_book_replays_exactly_at_its_capture_time(real_data: Path) -> None:
     total = 0
     for path in rest_files(real_data):
