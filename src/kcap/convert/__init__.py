@@ -7,6 +7,7 @@
 * :mod:`kcap.convert.sizes` - the size rule and its table, derived from real REST books.
 * :mod:`kcap.convert.events` - market list, forecasts and outcomes tables for converted events.
 * :mod:`kcap.convert.frames`, :mod:`kcap.convert.records` - Kalshi frames and derived captures.
+* :mod:`kcap.convert.sources` - reading source files that may stop mid-line; exact times.
 
 Every derived record has ``origin="derived:<source folder>"`` and every derived file starts
 with a header record whose ``info`` names the source file, its provenance
