@@ -321,6 +321,24 @@ def read_parquet(path: str | Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[
         raise CaptureFormatError(f"damaged Parquet file: {exc}", path=str(path)) from exc
 
 
+def first_recv_ns(path: str | Path) -> int | None:
+    """Receive time of a capture's first record (its start, since records are written in
+    receive order), read cheaply: the Parquet footer, or the first JSONL line. None if unknown.
+    """
+    name = str(path)
+    try:
+        if name.endswith(".parquet"):
+            start = parquet_metadata(path).get("recv_ns_min")
+            return start if isinstance(start, int) else None
+        with _open_binary(Path(path)) as fh:
+            for line in fh:
+                if line.strip():
+                    return int(record_decoder.decode(line).recv_ns)
+    except (CaptureFormatError, OSError, EOFError, msgspec.DecodeError, msgspec.ValidationError):
+        return None  # the full read reports the problem
+    return None
+
+
 def read_capture(
     path: str | Path,
     *,
