@@ -43,8 +43,14 @@ def test_interleaves_by_time_with_source_order_tie_break() -> None:
 
 def test_disjoint_files_pass_whole_batches_through() -> None:
     a = list(source("a", [1, 2, 3], 3))
-    out = list(merge_batches([iter(a), source("b", [10, 11], 2)]))
+    out = list(merge_batches([iter(a), source("b", [10, 11], 2)], min_rows=1))
     assert out[0] is a[0]
+
+
+def test_short_runs_are_joined_into_bigger_batches() -> None:
+    out = list(merge_batches([source("a", [1, 3, 5, 7], 1), source("b", [2, 4, 6], 1)], min_rows=3))
+    assert [b.recv_ns for b in out] == [[1, 2, 3], [4, 5, 6], [7]]
+    assert out[0].conn == ["a", "b", "a"]
 
 
 @given(
@@ -70,7 +76,9 @@ def test_lazy_sources_open_only_when_their_time_comes() -> None:
 
         return LazySource(times[0], open_)
 
-    merged = merge_batches([lazy("a", [1, 2, 3]), lazy("b", [10, 11]), lazy("c", [2, 20])])
+    merged = merge_batches(
+        [lazy("a", [1, 2, 3]), lazy("b", [10, 11]), lazy("c", [2, 20])], min_rows=1
+    )
     first = next(merged)
     assert first.recv_ns == [1, 2] and opened == ["a"]
     rest = flatten(merged)

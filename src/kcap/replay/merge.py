@@ -54,12 +54,37 @@ class _Source:
         return self.batch.recv_ns[self.pos]
 
 
-def merge_batches(sources: Sequence[Iterator[RecordBatch] | LazySource]) -> Iterator[RecordBatch]:
+def merge_batches(
+    sources: Sequence[Iterator[RecordBatch] | LazySource], *, min_rows: int = 8_192
+) -> Iterator[RecordBatch]:
     """Merge batch streams (one per file, in tie-break order) into one time-ordered stream.
 
     Each source is assumed to be in receive order (as written); records with equal
-    ``recv_ns`` come from the lower source index first.
+    ``recv_ns`` come from the lower source index first. Short runs from interleaved files
+    are joined into batches of at least ``min_rows`` records (the hot path pays per batch).
     """
+    if len(sources) == 1:
+        only = sources[0]
+        yield from only.open() if isinstance(only, LazySource) else only
+        return
+    pending: RecordBatch | None = None
+    for run in _runs(sources):
+        if pending is None:
+            if len(run) >= min_rows:
+                yield run
+                continue
+            pending = run.slice(0, len(run))
+        else:
+            pending.extend(run)
+        if len(pending) >= min_rows:
+            yield pending
+            pending = None
+    if pending is not None:
+        yield pending
+
+
+def _runs(sources: Sequence[Iterator[RecordBatch] | LazySource]) -> Iterator[RecordBatch]:
+    """The merge proper: runs of consecutive records from one source at a time."""
     if len(sources) == 1:
         only = sources[0]
         yield from only.open() if isinstance(only, LazySource) else only

@@ -193,7 +193,7 @@ class Player:
         def source(path: Path) -> LazySource:
             return LazySource(
                 first_recv_ns(path),
-                lambda: read_capture(path, skip_damaged=skip, problems=problems),
+                lambda: read_capture(path, skip_damaged=skip, problems=problems, replay_only=True),
             )
 
         return merge_batches([source(f) for f in files])
