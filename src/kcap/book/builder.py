@@ -119,6 +119,9 @@ class BookBuilder:
                     if expected > 0:
                         stream.last_seq = expected - 1
                     stream = None
+                    # the frame may move the stream's seq (a snapshot): the next delta must
+                    # look its stream up again, not take the fast path on stale locals
+                    stream_sid = -1
                 if kind == FRAME_KIND:
                     if m is not None:
                         changed = self._apply_other(conn, m, t) or changed
