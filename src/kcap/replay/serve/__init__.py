@@ -10,7 +10,8 @@ Pure core, thin I/O:
 * :mod:`.protocol` - one client's commands, replies, sids, seqs and routing;
 * :mod:`.faults` - the seeded fault plan and the fault log;
 * :mod:`.auth`, :mod:`.rest` - Kalshi request signing checks, REST discovery answers;
-* :mod:`.connection`, :mod:`.server` - the asyncio/websockets layer; :mod:`.run` - the CLI glue.
+* :mod:`.connection`, :mod:`.server` - the asyncio/websockets layer; :mod:`.thread` - a
+  server in a background thread for synchronous callers; :mod:`.run` - the CLI glue.
 """
 
 from __future__ import annotations
