@@ -23,6 +23,7 @@ from kcap.replay.player import Player, ReplayConfig
 from kcap.replay.serve import KalshiServer, ServeConfig
 from kcap.replay.serve.auth import Authenticator
 from kcap.replay.serve.connection import HEARTBEAT_PAYLOAD
+from kcap.replay.serve.server import CHUNK_EVENTS
 from serve_captures import B385, T36, T42, mixed_records, write_records
 from serve_client import Client, RawClient, gather_frames, rest_get, wait_until
 
@@ -65,7 +66,8 @@ async def test_client_books_equal_the_player_books(tmp_path: Path) -> None:
     assert set(expected) == {T36}
     assert books_digest(valid_books(client.builder, set(expected))) == books_digest(expected)
     # B38.5 went stale in the capture (disconnect): clients keep its last valid book
-    assert client.builder.books[B385].levels() == server.feed.published.books[B385].levels()  # type: ignore[union-attr]
+    assert server.feed is not None
+    assert client.builder.books[B385].levels() == server.feed.levels(B385)
 
 
 async def test_every_command_over_the_wire(tmp_path: Path) -> None:
@@ -108,7 +110,7 @@ async def test_every_command_over_the_wire(tmp_path: Path) -> None:
         await client.close()
     # the client's books rebuilt from the wire equal the server's published books
     for ticker in (B385, T36):
-        assert client.builder.books[ticker].levels() == server.feed.published.books[ticker].levels()  # type: ignore[union-attr]
+        assert client.builder.books[ticker].levels() == server.feed.levels(ticker)  # type: ignore[union-attr]
 
 
 async def test_every_error_reply_over_the_wire(tmp_path: Path) -> None:
@@ -338,7 +340,8 @@ async def test_slow_client_gets_backpressure_not_a_growing_buffer(tmp_path: Path
         )
         waiting_at = feed.counts["records"]
         assert waiting_at < 6_000
-        assert len(server.connections[0].outbox) <= 32 + 2
+        # bounded: the high-water mark plus one chunk of feed events (one frame each here)
+        assert len(server.connections[0].outbox) <= 32 + CHUNK_EVENTS
         # once it reads, everything arrives and the books are right
         frames = await client.drain_until_finished(server)
         await client.close()

@@ -2,12 +2,11 @@
 
 Pure: records and their receive times are arguments; no sockets, no clocks.
 
-Two :class:`kcap.book.BookBuilder` instances do all book work (there is no other book code):
-
-* the **master** builder applies the capture exactly as ``kcap replay`` does (the recorder's
-  own sids and seqs, its gaps, resnapshots and disconnects);
-* the **published** builder holds what the server has told its clients: it applies only the
-  canonical deltas the feed emits (one stream, ``seq`` without holes), like a perfect client.
+One :class:`kcap.book.BookBuilder`, the **master**, does all book work (there is no other book
+code): it applies the capture exactly as ``kcap replay`` does (the recorder's own sids and
+seqs, its gaps, resnapshots and disconnects). What the server has told its clients, the
+**published** books, is the master's book while that is valid, else a frozen copy of the last
+valid book (see the rules); :meth:`Feed.levels` reads it.
 
 Rules (the server's own, where Kalshi has no equivalent; see also :mod:`.protocol`):
 
@@ -21,7 +20,8 @@ Rules (the server's own, where Kalshi has no equivalent; see also :mod:`.protoco
 * While a master book is stale (a gap or a disconnect in the capture), nothing is emitted for
   that market: its published book stays as it was last seen (a market does not vanish because
   the recorder lost its connection) until the capture's next snapshot brings the difference.
-  Hence: whenever the master book of a market is valid, its published book has the same levels.
+  Hence: whenever the master book of a market is valid, its published book has the same levels,
+  and a client that applies every event from the start holds the published books.
 * ``trade``, ``ticker`` and ``market_lifecycle_v2``/``event_lifecycle``/``event_fee_update``
   frames are forwarded with their ``msg`` bytes verbatim, converted only when the wire format
   asks for it (:mod:`.encode`). Control frames of the recorder (``subscribed``, ``ok``,
@@ -36,16 +36,13 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
-from kcap.book import BookBuilder, Gap, Level, delta_level
+from kcap.book import BookBuilder, Gap, Level, Stale, delta_level
 from kcap.fixedpoint import format_price, format_size
 from kcap.replay.serve import encode
 from kcap.replay.serve.encode import Wire
 from kcap.replay.serve.markets import MarketCatalog
 from kcap.schemas import wire
 from kcap.schemas.record import DISCONNECT, FRAME
-
-PUBLISHED_CONN: Final = "kcap.serve.published"
-"""Connection id of the published stream inside the published builder."""
 
 LIFECYCLE: Final = "market_lifecycle_v2"
 _FORWARD: Final[dict[type[Any], tuple[str, str]]] = {
@@ -84,6 +81,10 @@ class _RawMsg(msgspec.Struct, gc=False):
 _raw_msg = msgspec.json.Decoder(_RawMsg).decode
 
 
+Ladders = tuple[dict[int, int], dict[int, int]]
+"""``(yes, no)`` bid ladders, ``price_cc -> size_cx``."""
+
+
 class Feed:
     """Turns capture records into :class:`FeedEvent` values (see the module docstring).
 
@@ -93,7 +94,7 @@ class Feed:
 
     Attributes:
         master: the capture's books, as ``kcap replay`` builds them.
-        published: the books as the server's clients know them.
+        frozen: the published ladders of markets whose master book is not valid (copies).
         now_ns: receive time of the last record stepped (the replay time), or None.
         counts: ``records``, ``emitted``, ``synthesised``, ``forwarded``, ``skipped``, ``gaps``.
     """
@@ -102,13 +103,10 @@ class Feed:
         self.catalog = catalog
         self.wire: Wire = wire_format
         self.master = BookBuilder()
-        self.published = BookBuilder()
+        self.frozen: dict[str, Ladders] = {}
         self.now_ns: int | None = None
         self.counts: Counter[str] = Counter()
         self.last_ticker: dict[str, FeedEvent] = {}
-        self._seq = 0
-        for ticker in catalog.tickers():
-            self._publish_empty(ticker, 0)
 
     # -- the stream ---------------------------------------------------------------------------
 
@@ -126,29 +124,32 @@ class Feed:
         """
         self.now_ns = recv_ns
         self.counts["records"] += 1
-        if kind != FRAME or message is None:
-            if kind == DISCONNECT:
-                self.master.apply_records((kind,), (conn,), (None,), (recv_ns,))
-            return ()
+        events: Sequence[FeedEvent] = ()
         cls = type(message)
         if cls is wire.OrderbookDelta:
-            events: Sequence[FeedEvent] = self._delta(conn, message, recv_ns)  # type: ignore[arg-type]
+            if self.master.apply(conn, message, recv_ns) is None:  # type: ignore[arg-type]
+                self.counts["skipped"] += 1
+            else:
+                events = (self._forward_delta(message, recv_ns),)  # type: ignore[arg-type]
+        elif kind != FRAME or message is None:
+            if kind == DISCONNECT:
+                before = self._valid_ladders()  # the disconnect empties them
+                self.master.apply_records((kind,), (conn,), (None,), (recv_ns,))
+                self._freeze(before)
         elif cls is wire.OrderbookSnapshot:
             events = self._snapshot(conn, message, recv_ns)  # type: ignore[arg-type]
         elif cls in _FORWARD:
             events = self._forward(message, frame, recv_ns)
         else:
             self.master.apply(conn, message, recv_ns)
-            events = ()
         if self.master.events:
-            self.counts["gaps"] += sum(isinstance(e, Gap) for e in self.master.take_events())
-        if self.published.events:
-            self.published.events.clear()
+            self._freeze(None)
         return events
 
     def restart(self) -> None:
         """Start the capture over (``--loop``): the master forgets everything, the published
-        books stay until the capture's snapshots bring their differences."""
+        books stay frozen until the capture's snapshots bring their differences."""
+        self.frozen.update(self._valid_ladders())
         self.master = BookBuilder()
         self.catalog.reset_live()
         self.last_ticker.clear()
@@ -156,10 +157,20 @@ class Feed:
 
     # -- what clients are told ----------------------------------------------------------------
 
+    def ladders(self, market_ticker: str) -> Ladders:
+        """The published ladders of a market (not copies: do not change them)."""
+        book = self.master.books.get(market_ticker)
+        if book is not None and book.valid:
+            return book.yes, book.no
+        return self.frozen.get(market_ticker) or ({}, {})
+
     def levels(self, market_ticker: str) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         """The published ``(yes, no)`` ladders of a market, ascending (empty if unknown)."""
-        book = self.published.books.get(market_ticker)
-        return book.levels() if book is not None else ((), ())
+        yes, no = self.ladders(market_ticker)
+        return (
+            tuple(Level(p, yes[p]) for p in sorted(yes)),
+            tuple(Level(p, no[p]) for p in sorted(no)),
+        )
 
     def snapshot_body(self, market_ticker: str) -> bytes:
         """The ``orderbook_snapshot`` ``msg`` of a market's published book, in the wire format."""
@@ -170,10 +181,26 @@ class Feed:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _delta(self, conn: str, m: wire.OrderbookDelta, recv_ns: int) -> Sequence[FeedEvent]:
-        if self.master.apply(conn, m, recv_ns) is None:
-            self.counts["skipped"] += 1
-            return ()
+    def _valid_ladders(self) -> dict[str, Ladders]:
+        return {t: (dict(b.yes), dict(b.no)) for t, b in self.master.books.items() if b.valid}
+
+    def _freeze(self, before: dict[str, Ladders] | None) -> None:
+        """Keep a copy of every book that stopped being valid (from ``before`` if given, as a
+        disconnect empties books; else as they are, stale books keep their levels)."""
+        for event in self.master.take_events():
+            if isinstance(event, Gap):
+                self.counts["gaps"] += 1
+            elif isinstance(event, Stale) and event.reason != "delta_before_snapshot":
+                # (that one is a book that was never valid: clients keep what they had)
+                book = self.master.books.get(event.market_ticker)
+                if book is None or book.valid:
+                    continue
+                if before is None:
+                    self.frozen[book.market_ticker] = (dict(book.yes), dict(book.no))
+                elif book.market_ticker in before:
+                    self.frozen[book.market_ticker] = before[book.market_ticker]
+
+    def _forward_delta(self, m: wire.OrderbookDelta, recv_ns: int) -> FeedEvent:
         msg = m.msg
         if msg.price_dollars is None or msg.delta_fp is None:
             price, size = delta_level(msg)
@@ -187,38 +214,36 @@ class Feed:
                 ts=msg.ts,
             )
         self.counts["forwarded"] += 1
-        return (self._publish(msg, recv_ns, m.sending_ts_ms),)
+        return self._event(msg, recv_ns, m.sending_ts_ms)
 
     def _snapshot(self, conn: str, m: wire.OrderbookSnapshot, recv_ns: int) -> Sequence[FeedEvent]:
+        ticker = m.msg.market_ticker
+        old_yes, old_no = (dict(x) for x in self.ladders(ticker))
         book = self.master.apply(conn, m, recv_ns)
         if book is None or not book.valid:
             return ()
-        ticker = book.market_ticker
-        published = self.published.books.get(ticker)
-        if published is None:
-            self._publish_empty(ticker, recv_ns)
-            published = self.published.books[ticker]
+        self.frozen.pop(ticker, None)
         sides: tuple[tuple[wire.Side, dict[int, int], dict[int, int]], ...] = (
-            ("yes", book.yes, published.yes),
-            ("no", book.no, published.no),
+            ("yes", book.yes, old_yes),
+            ("no", book.no, old_no),
         )
-        changes = [
-            (side, price, new.get(price, 0) - old.get(price, 0))
-            for side, new, old in sides
-            if new != old
-            for price in sorted(new.keys() | old.keys())
-            if new.get(price, 0) != old.get(price, 0)
-        ]
         market_id = m.msg.market_id
         events = [
-            self._publish(
+            self._event(
                 wire.OrderbookDeltaMsg(
-                    ticker, side, format_price(price), format_size(size), market_id=market_id
+                    ticker,
+                    side,
+                    format_price(price),
+                    format_size(new.get(price, 0) - old.get(price, 0)),
+                    market_id=market_id,
                 ),
                 recv_ns,
                 None,
             )
-            for side, price, size in changes
+            for side, new, old in sides
+            if new != old
+            for price in sorted(new.keys() | old.keys())
+            if new.get(price, 0) != old.get(price, 0)
         ]
         self.counts["synthesised"] += len(events)
         return events
@@ -238,12 +263,9 @@ class Feed:
         self.counts["forwarded"] += 1
         return (event,)
 
-    def _publish(
+    def _event(
         self, msg: wire.OrderbookDeltaMsg, recv_ns: int, sending_ts_ms: int | None
     ) -> FeedEvent:
-        self._seq += 1
-        delta = wire.OrderbookDelta(msg=msg, sid=1, seq=self._seq)
-        self.published.apply(PUBLISHED_CONN, delta, recv_ns)
         self.counts["emitted"] += 1
         return FeedEvent(
             "orderbook_delta",
@@ -253,10 +275,3 @@ class Feed:
             recv_ns,
             sending_ts_ms,
         )
-
-    def _publish_empty(self, ticker: str, recv_ns: int) -> None:
-        self._seq += 1
-        empty = wire.OrderbookSnapshot(
-            msg=wire.OrderbookSnapshotMsg(market_ticker=ticker), sid=1, seq=self._seq
-        )
-        self.published.apply(PUBLISHED_CONN, empty, recv_ns)

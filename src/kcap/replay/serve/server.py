@@ -61,6 +61,9 @@ log = logging.getLogger("kcap.serve")
 Record = tuple[str, str, Any, Any, int]
 """``(kind, conn, decoded message or None, frame bytes or None, recv_ns)``."""
 _YIELD_EVERY = 256
+CHUNK_EVENTS = 64
+"""Feed events handed to the connections at once (an outbox exceeds its high-water mark by at
+most one chunk)."""
 
 
 @dataclass
@@ -302,6 +305,11 @@ class KalshiServer:
                 self._broadcast(self.feed.step(*record) if self.feed else ())
 
     async def _play_records(self, records: Iterator[Record]) -> None:
+        """Step the feed through ``records``, paced or flat out, handing events to clients.
+
+        Events are handed over in chunks, always before any ``await``: a command is handled
+        only at an ``await``, so it sees every event stepped before it already queued.
+        """
         assert self.feed is not None
         cfg = self.config
         pacer = Pacer(cfg.speed, cfg.max_gap_ns) if cfg.speed else None
@@ -309,30 +317,40 @@ class KalshiServer:
         start_secs: float | None = None
         step = self.feed.step
         to_ns = cfg.to_ns
+        pending: list[Any] = []
         for n, record in enumerate(records):
             recv_ns = record[4]
             if to_ns is not None and recv_ns > to_ns:
-                return
+                break
             if pacer is not None:
                 due_secs = pacer.due_ns(recv_ns) / 1e9
                 if start_secs is None:
                     start_secs = loop.time() - due_secs
                 delay = start_secs + due_secs - loop.time()
                 if delay > 0:
+                    pending = self._broadcast(pending)
                     await asyncio.sleep(delay)
             elif not self._anyone.is_set():
+                pending = self._broadcast(pending)
                 await self._anyone.wait()
             events = step(*record)
             if events:
-                self._broadcast(events)
+                pending += events
+                if len(pending) >= CHUNK_EVENTS:
+                    pending = self._broadcast(pending)
             if self._full:
                 await self._wait_for_room()
             elif n % _YIELD_EVERY == 0:
+                pending = self._broadcast(pending)
                 await asyncio.sleep(0)
+        self._broadcast(pending)
 
-    def _broadcast(self, events: Sequence[Any]) -> None:
-        for conn in self.connections:
-            conn.deliver(events)
+    def _broadcast(self, events: Sequence[Any]) -> list[Any]:
+        """Hand ``events`` to every connection; returns a fresh empty list."""
+        if events:
+            for conn in self.connections:
+                conn.deliver(events)
+        return []
 
     async def _wait_for_room(self) -> None:
         while self._full:
