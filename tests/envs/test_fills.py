@@ -7,6 +7,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kcap.envs.fees import order_fee_cc
 from kcap.envs.fills import Depletion, Ledger, execute, truncate, walk
 
 S = 1_000_000_000
@@ -109,3 +110,17 @@ def test_execute_limit_is_in_yes_prices() -> None:
     fills, _, _ = execute(ledger, 0, False, yes_bids, 3_800, 300, RATE)
     assert fills == [(3_800, 100)]
     assert truncate([(1, 5), (2, 5)], 7) == [(1, 5), (2, 2)]
+
+
+def test_execute_lets_a_closing_order_pay_for_itself() -> None:
+    # 1.62 NO held and 0.42 c of cash: buying YES closes NO first, which pays back 0.57 each
+    ledger = Ledger(1, cash_cc=42)
+    ledger.position_cx[0] = -162
+    no_bids = [(5_700, 10_000)]  # YES ask 0.43
+    fills, fee, cash = execute(ledger, 0, True, no_bids, 4_300, 5_000, RATE)
+    (price, size) = fills[0]
+    assert price == 4_300 and size > 162  # closes all, then opens what the cash allows
+    assert ledger.cash_cc + cash - fee >= 0
+    bigger = [(4_300, size + 1)]
+    after = ledger.cash_cc + ledger.cash_change_cc(0, True, bigger)
+    assert after - order_fee_cc(RATE, bigger) < 0

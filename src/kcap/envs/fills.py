@@ -185,6 +185,13 @@ class Ledger:
                 pos -= size
         return net // ONE_CONTRACT_CX
 
+    def closable_cx(self, bracket: int, buy: bool) -> int:
+        """Contracts of the other side an order in direction ``buy`` closes first."""
+        pos = self.position_cx[bracket]
+        if buy:
+            return -pos if pos < 0 else 0
+        return pos if pos > 0 else 0
+
     def apply(
         self,
         bracket: int,
@@ -264,18 +271,28 @@ def execute(
         fills = walk(levels, limit_cc, size_cx)
     if not fills:
         return [], 0, 0
-    fee = order_fee_cc(taker_rate, fills)
     cash = ledger.cash_cc
-    change = ledger.cash_change_cc(bracket, buy, fills)
+    fee, change = order_fee_cc(taker_rate, fills), ledger.cash_change_cc(bracket, buy, fills)
     if cash + change - fee >= 0:
         return fills, fee, change
-    lo, hi = 0, sum(size for _, size in fills)  # lo is affordable, hi is not
+
+    def left(part: list[Fill]) -> int:  # cash after the part and its fee
+        return cash + ledger.cash_change_cc(bracket, buy, part) - order_fee_cc(taker_rate, part)
+
+    full = sum(size for _, size in fills)
+    # Cash after n cx rises while the order closes contracts (each pays back) and falls once
+    # it opens new ones, so the best cut is at least the closing part: search from there.
+    lo = min(full, ledger.closable_cx(bracket, buy))
+    if lo and left(truncate(fills, lo)) < 0:
+        return [], 0, 0
+    hi = full  # lo is affordable, hi is not
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        part = truncate(fills, mid)
-        if cash + ledger.cash_change_cc(bracket, buy, part) - order_fee_cc(taker_rate, part) >= 0:
+        if left(truncate(fills, mid)) >= 0:
             lo = mid
         else:
             hi = mid
     part = truncate(fills, lo)
+    if not part:
+        return [], 0, 0
     return part, order_fee_cc(taker_rate, part), ledger.cash_change_cc(bracket, buy, part)
