@@ -15,7 +15,7 @@ from gymnasium.utils.env_checker import check_env
 from conftest import SAMPLE_EVENT, make_env, run_episode
 from kcap import sample
 from kcap.envs.weather import BUY_NO, BUY_YES, FLATTEN, KalshiWeatherEnv
-from kcap.errors import UsageError
+from kcap.errors import DataError, UsageError
 
 S = 1_000_000_000
 
@@ -274,3 +274,19 @@ def test_render_and_bad_arguments(env: KalshiWeatherEnv) -> None:
         env.reset(options={"event": "KXHIGHNY-99JAN01"})
     with pytest.raises(UsageError, match="two 86400 s steps"):
         make_env(step_secs=86_400)
+
+
+def test_series_and_date_filters() -> None:
+    env = make_env(series="KXHIGHNY", dates=("2025-12-07", "2025-12-14"))
+    assert env.events == ("KXHIGHNY-25DEC07", "KXHIGHNY-25DEC08", "KXHIGHNY-25DEC14")
+    with pytest.raises(UsageError, match="first <= last"):
+        make_env(dates=("2025-12-14", "2025-12-07"))
+    with pytest.raises(DataError, match="found none"):
+        make_env(series=["KXHIGHCHI"])
+
+
+def test_environments_with_equal_settings_share_plans() -> None:
+    a, b = make_env(step_secs=900), make_env(step_secs=900)
+    assert a.dataset is b.dataset
+    assert a.plan(SAMPLE_EVENT) is b.plan(SAMPLE_EVENT)
+    assert make_env(step_secs=600).plan(SAMPLE_EVENT) is not a.plan(SAMPLE_EVENT)
