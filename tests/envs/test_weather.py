@@ -290,3 +290,12 @@ def test_environments_with_equal_settings_share_plans() -> None:
     assert a.dataset is b.dataset
     assert a.plan(SAMPLE_EVENT) is b.plan(SAMPLE_EVENT)
     assert make_env(step_secs=600).plan(SAMPLE_EVENT) is not a.plan(SAMPLE_EVENT)
+
+
+def test_episode_start_a_number_of_seconds_before_the_close() -> None:
+    env = make_env(episode_start=6 * 3_600)
+    _, info = env.reset(options={"event": SAMPLE_EVENT})
+    close = env.plan(SAMPLE_EVENT).tape.event.close_ns
+    assert close - 6 * 3_600 * S <= info["time_ns"] < close - 6 * 3_600 * S + 60 * S
+    with pytest.raises(UsageError, match="episode_start"):
+        make_env(episode_start=-5)

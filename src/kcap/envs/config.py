@@ -23,7 +23,7 @@ class EnvConfig:
 
     Attributes:
         step_secs: replay time between decisions. latency_ms: decision to book, < a step.
-        episode_start: ``"open"`` or ``"random"``.
+        episode_start: ``"open"``, ``"random"``, or an int: seconds before the close.
         lot_cx: order size. max_position_cx: position limit per bracket, either side.
         initial_cash_cc: starting cash. slippage_cc: limit distance from the seen price.
         depth: book levels kept per ladder. refill_cx_per_min: depletion recovery rate.
@@ -36,7 +36,7 @@ class EnvConfig:
 
     step_secs: int = 60
     latency_ms: int = 1000
-    episode_start: str = "open"
+    episode_start: str | int = "open"
     lot_cx: int = 100
     max_position_cx: int = 1000
     initial_cash_cc: int = 1_000_000
@@ -66,7 +66,14 @@ class EnvConfig:
                 f"got {latency!r}"
             )
         check_choice("reward_mode", self.reward_mode, REWARD_MODES)
-        check_choice("episode_start", self.episode_start, EPISODE_STARTS)
+        start = self.episode_start
+        if type(start) is int:
+            if start <= 0:
+                raise UsageError(
+                    f"expected episode_start > 0 seconds before the close, got {start}"
+                )
+        else:
+            check_choice("episode_start", start, EPISODE_STARTS)
         check_choice("observation", self.observation, OBSERVATIONS)
         if not self.forecast_sigma_f or min(self.forecast_sigma_f.values()) <= 0:
             raise UsageError(f"expected positive sigmas by lead, got {self.forecast_sigma_f!r}")

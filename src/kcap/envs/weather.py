@@ -102,8 +102,9 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
     ## Starting State
 
     Flat, with ``initial_cash_cc``, at the event's start (the market's open, or when every
-    bracket has a book if the data starts later) or, with ``episode_start="random"``, at a
-    random step of the grid. The event is drawn uniformly with ``self.np_random``;
+    bracket has a book if the data starts later); with ``episode_start="random"`` at a random
+    step of the grid; with ``episode_start=n`` (an int) at the first step ``n`` seconds or less
+    before the close. The event is drawn uniformly with ``self.np_random``;
     ``reset(options={"event": ticker, "start_ns": t})`` picks both (``start_ns`` is rounded up
     to the grid; ``"start_step"`` is also accepted).
 
@@ -146,7 +147,7 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
         dates: tuple[dt.date | str, dt.date | str] | None = None,
         step_secs: int = 60,
         latency_ms: int = 1000,
-        episode_start: str = "open",
+        episode_start: str | int = "open",
         lot_cx: int = 100,
         max_position_cx: int = 1000,
         initial_cash_cc: int = 1_000_000,
@@ -275,6 +276,9 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             k = -(-(int(options["start_ns"]) - int(plan.times_ns[0])) // self.step_ns)
         elif self.config.episode_start == "random":
             k = int(self.np_random.integers(last + 1))
+        elif isinstance(self.config.episode_start, int):
+            at = plan.tape.event.close_ns - self.config.episode_start * _NS
+            k = -(-(at - int(plan.times_ns[0])) // self.step_ns)
         else:
             k = 0
         return min(max(k, 0), last)
