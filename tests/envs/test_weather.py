@@ -299,3 +299,16 @@ def test_episode_start_a_number_of_seconds_before_the_close() -> None:
     assert close - 6 * 3_600 * S <= info["time_ns"] < close - 6 * 3_600 * S + 60 * S
     with pytest.raises(UsageError, match="episode_start"):
         make_env(episode_start=-5)
+
+
+def test_flat_variant_is_the_flattened_dict() -> None:
+    actions = np.random.default_rng(2).integers(0, 4, size=(300, 6))
+    as_dict = run_episode(make_env(step_secs=300), actions, seed=8)
+    flat_env = make_env(step_secs=300, observation="flat")
+    as_flat = run_episode(flat_env, actions, seed=8)
+    space = make_env().observation_space
+    assert len(as_dict) == len(as_flat)
+    for d, f in zip(as_dict, as_flat, strict=True):
+        np.testing.assert_array_equal(gym.spaces.flatten(space, d[0]), f[0])
+        assert d[1:] == f[1:]
+    assert flat_env.observation_space == gym.spaces.flatten_space(space)

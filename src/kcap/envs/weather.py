@@ -575,8 +575,8 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             lo = "" if bracket.floor is None else str(bracket.floor)
             hi = "" if bracket.cap is None else str(bracket.cap)
             lines.append(
-                f"  {bracket.strike_type:>16} {lo:>5}..{hi:<5} bid {bid_cc[b] / 100:5.1f}c "
-                f"ask {ask_cc[b] / 100:5.1f}c  pos {ledger.position_cx[b] / 100:+8.2f}"
+                f"  {bracket.strike_type:>16} {lo:>5}..{hi:<5} bid {_cents(bid_cc[b])} "
+                f"ask {_cents(ask_cc[b])}  pos {ledger.position_cx[b] / 100:+8.2f}"
             )
         lines.append(
             f"  cash ${ledger.cash_cc / ONE_DOLLAR_CC:.2f}  equity ${self._equity() / ONE_DOLLAR_CC:.2f}"
@@ -592,3 +592,7 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
 
 def _pairs(prices: list[int], sizes: list[int]) -> tuple[Fill, ...]:
     return tuple((p, s) for p, s in zip(prices, sizes, strict=True) if p)
+
+
+def _cents(price_cc: int) -> str:
+    return f"{price_cc / 100:5.1f}c" if price_cc else "    - "
