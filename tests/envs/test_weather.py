@@ -102,7 +102,7 @@ def test_episode_terminates_at_settlement_and_never_on_the_first_step(
     steps = run_episode(env, np.zeros((1, 6), dtype=np.int64), options={"event": SAMPLE_EVENT})
     assert steps[-1][2] is True and steps[-1][3] is False
     assert not any(s[2] or s[3] for s in steps[:-1])
-    assert steps[-1][4]["settled"] and steps[-1][4]["pnl"] == 0.0
+    assert steps[-1][4]["settled"] and steps[-1][4]["pnl_dollars"] == 0.0
     plan = env.plan(SAMPLE_EVENT)
     _obs, info = env.reset(options={"event": SAMPLE_EVENT, "start_step": 10**9})
     assert info["time_ns"] == plan.times_ns[plan.steps - 2]  # clamped: two steps remain
@@ -157,7 +157,7 @@ def test_rewards_sum_to_the_pnl_in_both_modes() -> None:
         env = make_env(reward_mode=mode, step_secs=180)
         for event in env.events:
             steps = run_episode(env, actions, options={"event": event})
-            assert sum(s[1] for s in steps) == pytest.approx(steps[-1][4]["pnl"], abs=1e-9)
+            assert sum(s[1] for s in steps) == pytest.approx(steps[-1][4]["pnl_dollars"], abs=1e-9)
 
 
 def test_shaping_is_potential_based_and_telescopes() -> None:
@@ -167,7 +167,7 @@ def test_shaping_is_potential_based_and_telescopes() -> None:
     shaping = [s[4]["shaping"] for s in steps[1:]]
     assert any(shaping)
     assert sum(shaping) == pytest.approx(0.0, abs=1e-9)  # phi(start) = phi(terminal) = 0
-    assert sum(s[1] for s in steps) == pytest.approx(steps[-1][4]["pnl"], abs=1e-9)
+    assert sum(s[1] for s in steps) == pytest.approx(steps[-1][4]["pnl_dollars"], abs=1e-9)
 
 
 def test_masked_actions_do_not_fill() -> None:
@@ -256,7 +256,7 @@ def test_info_is_plain_data(env: KalshiWeatherEnv) -> None:
     _, _, _, _, info = env.step(np.ones(6, dtype=np.int64))
     assert set(info) == {
         "event", "step", "time_ns", "fills", "fees_cc", "total_fees_cc", "cash_cc",
-        "equity_cc", "realized_pnl", "shaping",
+        "equity_cc", "realized_pnl_dollars", "shaping",
     }  # fmt: skip
     assert all(isinstance(v, int | float | str | tuple) for v in info.values())
 

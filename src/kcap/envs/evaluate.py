@@ -57,7 +57,11 @@ def run_episode(env: KalshiWeatherEnv, policy: Policy, event: str) -> EpisodeRes
         traded = traded or bool(info["fills"])
         done = terminated or truncated
     return EpisodeResult(
-        event, float(info["pnl"]), info["total_fees_cc"] / 10_000, traded, bool(info["settled"])
+        event,
+        float(info["pnl_dollars"]),
+        info["total_fees_cc"] / 10_000,
+        traded,
+        bool(info["settled"]),
     )
 
 

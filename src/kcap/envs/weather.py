@@ -329,10 +329,10 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
         if end:
             info["settled"] = settled
             info["payout_cc"] = payout
-            info["pnl"] = (equity - self.initial_cash_cc) / ONE_DOLLAR_CC
+            info["pnl_dollars"] = (equity - self.initial_cash_cc) / ONE_DOLLAR_CC
             if settled:
                 assert plan.outcome is not None
-                info["outcome"] = float(plan.outcome.value)
+                info["outcome_f"] = float(plan.outcome.value)
         return self._out(vector), float(reward), bool(settled), bool(end and not settled), info
 
     def _send(
@@ -516,7 +516,7 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             "total_fees_cc": ledger.fees_cc,
             "cash_cc": ledger.cash_cc,
             "equity_cc": self._equity_cc,
-            "realized_pnl": ledger.realized_pnl_ccx() / (ONE_DOLLAR_CC * ONE_CONTRACT_CX),
+            "realized_pnl_dollars": ledger.realized_pnl_ccx() / (ONE_DOLLAR_CC * ONE_CONTRACT_CX),
             "shaping": shaping,
         }
 
