@@ -8,8 +8,13 @@
     ├── FixedPointError            a price or size string that is not a valid fixed-point number
     ├── CaptureError               a capture file or directory problem
     │   ├── CaptureFormatError     a record or file kcap cannot read (damaged, wrong version)
-    │   └── CaptureNotFoundError   a path or glob that matches no capture
-    └── DataError                  an input data file (real data, forecasts, outcomes) is unusable
+    │   ├── CaptureNotFoundError   a path or glob that matches no capture
+    │   └── CaptureWriteError      the recorder cannot write its capture (disk full, size limit)
+    ├── DataError                  an input data file (real data, forecasts, outcomes) is unusable
+    └── RecordError                ``kcap record`` had to stop
+        ├── AuthRejectedError      Kalshi refused the API key (HTTP 401 / 403)
+        ├── ConnectFatalError      a connection error that retrying cannot fix (bad URL, 404)
+        └── DiscoveryError         market discovery through the REST API failed
 
 Errors that blame Kalshi (``Kalshi sent ...``) and errors that blame the caller
 (``expected ..., got ...``) say so in their message. Frames that fail to decode are
@@ -75,3 +80,51 @@ class CaptureNotFoundError(CaptureError):
 
 class DataError(KcapError):
     """An input data file (real data, forecasts, outcomes, market metadata) is unusable."""
+
+
+class CaptureWriteError(CaptureError):
+    """The recorder cannot write its capture (disk full, file size limit, I/O error).
+
+    Every file closed before the error is intact; the file being written is cut back to its
+    last whole record and sealed.
+
+    Attributes:
+        path: the file that could not be written.
+        records: records written to that file before the error.
+    """
+
+    def __init__(self, message: str, *, path: str, records: int) -> None:
+        self.path = path
+        self.records = records
+        super().__init__(message)
+
+
+class RecordError(KcapError):
+    """``kcap record`` had to stop (the capture written so far is sealed and intact)."""
+
+
+class AuthRejectedError(RecordError):
+    """Kalshi refused the API key: HTTP 401 or 403 on the WebSocket upgrade or a REST call.
+
+    Attributes:
+        status: the HTTP status code.
+        url: the URL that refused (never the key or the signature).
+    """
+
+    def __init__(self, status: int, url: str, detail: str = "") -> None:
+        self.status = status
+        self.url = url
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{url} refused the API key: HTTP {status}{extra}; check --key-id / KALSHI_API_KEY_ID "
+            "and --private-key / KALSHI_PRIVATE_KEY_PATH (a demo key does not work on prod, nor "
+            "the reverse), and that the machine's clock is right"
+        )
+
+
+class ConnectFatalError(RecordError):
+    """A connection failure that retrying cannot fix (bad URL, HTTP 404, unsupported scheme)."""
+
+
+class DiscoveryError(RecordError):
+    """Market discovery through Kalshi's REST API failed (bad answer, unknown series/event)."""
