@@ -200,7 +200,15 @@ class CaptureWriter:
 
     def start(self, now_ns: int, mono_ns: int) -> None:
         """Open the first file and start the writer thread."""
+        self.open_first(now_ns, mono_ns)
+        self.start_thread()
+
+    def open_first(self, now_ns: int, mono_ns: int) -> None:
+        """Queue the first file's header (records may be queued from now on)."""
         self._open(now_ns, mono_ns, "start")
+
+    def start_thread(self) -> None:
+        """Start the writer thread (after :meth:`open_first`)."""
         self._thread = threading.Thread(target=self._io.run, name="kcap-writer", daemon=True)
         self._thread.start()
 
@@ -357,6 +365,7 @@ class _WriterIO:
         self.dirty_since_ns: int | None = None
         self.written_records = 0
         self.written_bytes = 0
+        self.os_write = os.write  # replaced in tests to simulate a full disk
 
     def run(self) -> None:
         owner = self.owner
@@ -415,7 +424,7 @@ class _WriterIO:
         done = 0
         try:
             while done < len(data):
-                done += os.write(self.fd, data[done:] if done else data)
+                done += self.os_write(self.fd, data[done:] if done else data)
         except OSError:
             # keep every whole line that reached the file, cut the rest
             keep = data.rfind(b"\n", 0, done) + 1
