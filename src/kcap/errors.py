@@ -127,4 +127,13 @@ class ConnectFatalError(RecordError):
 
 
 class DiscoveryError(RecordError):
-    """Market discovery through Kalshi's REST API failed (bad answer, unknown series/event)."""
+    """Market discovery through Kalshi's REST API failed (bad answer, unknown series/event).
+
+    Attributes:
+        retryable: True when the API could not be reached (network, 429, 5xx): trying again
+            later may work; False for an answer that will not change (4xx, not JSON).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        self.retryable = retryable
+        super().__init__(message)

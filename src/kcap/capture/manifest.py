@@ -13,12 +13,13 @@ connection, every ``(conn, sid)`` with its channel and seq range, every gap, res
 error and disconnect, the markets, records lost to a full queue, and the repair done after a
 crash (if any).
 
-Run as ``python -m kcap.capture.manifest [--keep-jsonl] FILE.jsonl ...`` (what the recorder's
+Run as ``python -m kcap.capture.manifest [--keep-jsonl] [--nice] FILE.jsonl ...`` (what the recorder's
 background compactor does).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -293,10 +294,14 @@ def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m kcap.capture.manifest [--keep-jsonl] FILE.jsonl ...``; exit 1 on a failure."""
+    """``python -m kcap.capture.manifest [--keep-jsonl] [--nice] FILE.jsonl ...``; exit 1 on a
+    failure. ``--nice`` lowers the process priority (the recorder's background compactor)."""
     args = list(sys.argv[1:] if argv is None else argv)
     keep = "--keep-jsonl" in args
-    paths = [Path(a) for a in args if a != "--keep-jsonl"]
+    if "--nice" in args:
+        with contextlib.suppress(OSError):
+            os.nice(10)
+    paths = [Path(a) for a in args if not a.startswith("--")]
     logging.basicConfig(level=logging.INFO, format="kcap compact: %(message)s")
     status = 0
     for path in paths:
