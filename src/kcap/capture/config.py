@@ -157,10 +157,17 @@ def parse_rotate(text: str) -> tuple[int | None, int | None]:
             size = int(float(sized.group(1)) * _SIZE_BYTES[sized.group(2).lower()])
             if size < 4096:
                 raise UsageError(f"--rotate: a file size below 4 KiB makes no sense, got {part!r}")
-        else:
+        elif _DURATION.match(part):
             age_ns = parse_duration_ns(part, "--rotate")
+        else:
+            age_ns = None
+            size = None
+            break
     if age_ns is None and size is None:
-        raise UsageError(f"--rotate: expected a duration and/or a size (1h, 512MB), got {text!r}")
+        raise UsageError(
+            "--rotate: expected a duration and/or a size, comma-separated (15m, 1h, 512MB, "
+            f"1h,1GiB), got {text!r}"
+        )
     return age_ns, size
 
 
@@ -243,7 +250,7 @@ class RecordConfig:
     backoff_max_secs: float = 60.0
     healthy_secs: float = 30.0
     resnapshot: str = "get_snapshot"
-    keep_jsonl: bool = True
+    keep_jsonl: bool = False
     compact: str = "process"
     duration_secs: float | None = None
     stats_secs: float = 10.0
@@ -262,6 +269,11 @@ class RecordConfig:
             raise UsageError(
                 f"expected 1 <= --flush-records <= --queue-size, got {self.flush_records} and "
                 f"{self.queue_records}"
+            )
+        if not 0 < self.backoff_initial_secs <= self.backoff_max_secs:
+            raise UsageError(
+                f"--backoff-max: expected at least {self.backoff_initial_secs:g} s, got "
+                f"{self.backoff_max_secs:g} s"
             )
         for name in ("flush_ms", "fsync_ms", "idle_timeout_secs", "ack_timeout_secs"):
             if getattr(self, name) <= 0:
