@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from frames import DOC_DELTA, DOC_FED_SNAPSHOT, DOC_SNAPSHOT
 from kcap.capture.rotate import RotationPolicy
-from kcap.capture.writer import CaptureWriter, Conn, LatencyHistogram, encode_frame_line
+from kcap.capture.session import peek
+from kcap.capture.writer import (
+    CaptureWriter,
+    Conn,
+    LatencyHistogram,
+    encode_frame_line,
+    spliceable,
+)
 from kcap.replay.readers import read_jsonl
 from kcap.schemas.record import encode_record, record_decoder, record_frame
 
@@ -179,8 +186,28 @@ def test_write_error_cuts_back_to_whole_records_and_seals(tmp_path: Path) -> Non
 def test_latency_histogram_percentiles() -> None:
     hist = LatencyHistogram()
     assert hist.percentile_ns(0.5) is None
-    hist.add(1_000_000, [1_000_000 - 25_000] * 99 + [0])
+    hist.add(1_000_000, [0] + [1_000_000 - 25_000] * 63)  # oldest first, as queued
+    assert hist.total == 64
     assert hist.percentile_ns(0.5) == 30_000
-    assert hist.percentile_ns(0.99) == 30_000
     assert hist.percentile_ns(1.0) == 1_010_000  # upper edge of the 1.00-1.01 ms bin
     assert hist.max_ns == 1_000_000
+    hist.reset()
+    hist.add(2_000_000, [0] + [2_000_000 - 15_000] * 799)  # a big write: sampled 1 in 8
+    assert hist.total == 800
+    assert hist.percentile_ns(0.99) == 20_000
+    assert hist.max_ns == 2_000_000
+
+
+@given(
+    st.binary(max_size=48)
+    | st.from_regex(r'\A\s?\{"type":"[a-z]{0,6}"(,"sid":-?\d{1,3})?(,"x":\[1,)?\}\s?\Z')
+    | st.from_regex(r'\A\{"type":\d,"x":[\]\}]?\}\Z')
+)
+def test_peek_splices_exactly_when_encode_record_does(data: bytes | str) -> None:
+    frame = data.encode() if isinstance(data, str) else data
+    _, splice = peek(frame)
+    expected = encode_record("frame", "c.1", 0, 1, 2, frame=frame)
+    assert splice == expected.startswith(
+        b'{"kind":"frame","conn":"c.1","rec":0,"recv_ns":1,"mono_ns":2,"frame":'
+    )
+    assert splice == spliceable(frame)

@@ -40,7 +40,7 @@ from kcap.capture.config import RecordConfig
 from kcap.capture.discovery import Discovery, HttpClient
 from kcap.capture.recover import recover
 from kcap.capture.rotate import RotationPolicy
-from kcap.capture.session import Note, Output, Send, Session
+from kcap.capture.session import Note, Output, Send, Session, peek
 from kcap.capture.signing import WS_PATH, auth_headers, key_file_warning, load_private_key
 from kcap.capture.status import StatusSnapshot, StatusView
 from kcap.capture.transport import RecordingConnection, open_connection
@@ -349,10 +349,15 @@ class Recorder:
         self.session, self._live = session, (conn, session, outgoing)
         self._reconnect.clear()
         dispatch = self._dispatch
+        write_frame = writer.frame
+        receive = session.receive_envelope
 
         def sink(data: bytes, binary: bool, recv_ns: int, mono_ns: int) -> None:
-            if writer.frame(conn, recv_ns, mono_ns, data, binary):
-                outputs = session.receive(data, recv_ns)
+            # one JSON pass decides how the frame is stored and gives the session its
+            # envelope; the frame is queued for the disk before the session acts on it
+            env, splice = peek(data)
+            if write_frame(conn, recv_ns, mono_ns, data, binary, splice):
+                outputs = receive(env, data, recv_ns)
                 if outputs:
                     dispatch(outputs, conn, recv_ns, mono_ns, outgoing)
 
@@ -494,7 +499,7 @@ class Recorder:
         p50, p99 = writer.latency.percentile_ns(0.5), writer.latency.percentile_ns(0.99)
         return {
             "records": writer.records,
-            "bytes": writer.bytes,
+            "bytes": writer.queued_bytes,
             "dropped": writer.dropped,
             "queue_depth": writer.queue_depth,
             "writer_lag_ns": writer.lag_ns(mono),
@@ -524,7 +529,7 @@ class Recorder:
             elapsed_secs=(mono - self._started_mono) / 1e9,
             records=writer.records,
             records_per_sec=rate,
-            bytes_written=writer.bytes,
+            bytes_written=writer.queued_bytes,
             types=dict(types),
             markets=len(session.markets) if session else len(self.markets),
             gaps=result.gaps + (live.gaps if live else 0),
@@ -556,7 +561,11 @@ class Recorder:
             await asyncio.to_thread(writer.close)
         await asyncio.to_thread(self.compactor.close)
         result = self.result
-        result.records, result.bytes, result.dropped = writer.records, writer.bytes, writer.dropped
+        result.records, result.bytes, result.dropped = (
+            writer.records,
+            writer.queued_bytes,
+            writer.dropped,
+        )
         result.markets = sorted(self.markets)
         result.compacted = list(self.compactor.done)
         result.compaction_failures = list(self.compactor.failed)

@@ -134,15 +134,47 @@ class _Pending:
     action: str | None = None
 
 
-class _Envelope(msgspec.Struct, gc=False):
+class Envelope(msgspec.Struct, gc=False):
+    """The envelope of a frame: ``type``, ``sid``, ``seq`` and the command ``id`` (the payload
+    is skipped, unparsed)."""
+
     type: str = ""
     sid: int | None = None
     seq: int | None = None
     id: int | None = None
 
 
-_decode_envelope = msgspec.json.Decoder(_Envelope).decode
+_decode_envelope = msgspec.json.Decoder(Envelope).decode
+_raw_decode = msgspec.json.Decoder(msgspec.Raw).decode
 _encode = msgspec.json.encode
+_BLANK = (0x20, 0x09)
+
+
+def peek(data: bytes) -> tuple[Envelope | None, bool]:
+    """One JSON pass over a frame: its envelope, and whether it can be spliced verbatim.
+
+    Returns:
+        ``(envelope, spliceable)``: the envelope, or None when the frame is not a JSON object
+        with envelope fields of the right types; ``spliceable`` is True when the frame is one
+        valid JSON value with no line break and no space around it (the rule of
+        :func:`kcap.schemas.record.encode_record`). Never raises.
+    """
+    try:
+        env: Envelope | None = _decode_envelope(data)
+    except msgspec.ValidationError:
+        # valid JSON so far but the wrong shape: whether the rest is valid is not known yet
+        env = None
+        try:
+            valid = len(_raw_decode(data)) == len(data)
+        except msgspec.DecodeError:
+            valid = False
+        if not valid:
+            return None, False
+    except msgspec.DecodeError:
+        return None, False
+    if data.find(b"\n") >= 0 or data.find(b"\r") >= 0 or data[0] in _BLANK or data[-1] in _BLANK:
+        return env, False
+    return env, True
 
 
 class Session:
@@ -218,20 +250,27 @@ class Session:
             now_ns: its receive time, Unix nanoseconds.
 
         Returns:
-            What to record and send because of it (often nothing).
+            What to record and send because of it (most often nothing).
         """
-        try:
-            env = _decode_envelope(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        return self.receive_envelope(peek(data)[0], data, now_ns)
+
+    def receive_envelope(self, env: Envelope | None, data: bytes, now_ns: int) -> list[Output]:
+        """:meth:`receive` for a frame whose envelope was already decoded by :func:`peek`."""
+        if env is None:
             self.counts["malformed"] += 1
             return []
         kind = env.type
-        self.counts[kind] += 1
-        handler = self._handlers.get(kind)
-        if handler is not None:
-            handler(env, data, now_ns)
-        elif env.seq is not None and env.sid is not None:
-            self._sequence(self._sub(env.sid, kind), env.seq, now_ns, None)
+        counts = self.counts
+        counts[kind] = counts.get(kind, 0) + 1
+        seq = env.seq
+        if kind in self._handlers:
+            self._handlers[kind](env, data, now_ns)
+        elif seq is not None and env.sid is not None:
+            sub = self.subs.get(env.sid)
+            if sub is not None and sub.last_seq is not None and seq == sub.last_seq + 1:
+                sub.last_seq = seq  # the hot path: the next seq of a known sid
+                return []
+            self._sequence(self._sub(env.sid, kind), seq, now_ns, None)
         return self._take() if self._out else []
 
     def add_markets(self, tickers: Iterable[str], now_ns: int) -> list[Output]:
@@ -362,7 +401,7 @@ class Session:
 
     # -- handlers (rare messages: full decode) ------------------------------------------------
 
-    def _on_snapshot(self, env: _Envelope, data: bytes, now_ns: int) -> None:
+    def _on_snapshot(self, env: Envelope, data: bytes, now_ns: int) -> None:
         message = wire.decode_frame(data)
         if not isinstance(message, wire.OrderbookSnapshot):
             return
@@ -379,7 +418,7 @@ class Session:
             if not sub.outstanding:
                 sub.breaks_recovering = 0
 
-    def _on_subscribed(self, env: _Envelope, data: bytes, now_ns: int) -> None:
+    def _on_subscribed(self, env: Envelope, data: bytes, now_ns: int) -> None:
         message = wire.decode_frame(data)
         if not isinstance(message, wire.Subscribed):
             return
@@ -399,7 +438,7 @@ class Session:
             {"sid": sid, "channel": channel, "markets": sorted(sub.markets), "id": message.id},
         )
 
-    def _on_ok(self, env: _Envelope, data: bytes, now_ns: int) -> None:
+    def _on_ok(self, env: Envelope, data: bytes, now_ns: int) -> None:
         message = wire.decode_frame(data)
         if not isinstance(message, wire.Ok):
             return
@@ -427,13 +466,13 @@ class Session:
             },
         )
 
-    def _on_unsubscribed(self, env: _Envelope, data: bytes, now_ns: int) -> None:
+    def _on_unsubscribed(self, env: Envelope, data: bytes, now_ns: int) -> None:
         if env.id:
             self._pending.pop(env.id, None)
         if env.sid is not None:
             self.subs.pop(env.sid, None)
 
-    def _on_error(self, env: _Envelope, data: bytes, now_ns: int) -> None:
+    def _on_error(self, env: Envelope, data: bytes, now_ns: int) -> None:
         message = wire.decode_frame(data)
         pending = self._pending.pop(env.id, None) if env.id else None
         info: dict[str, Any] = {"id": env.id, "cmd": pending.cmd if pending else None}
@@ -451,7 +490,7 @@ class Session:
             sub.refused_get_snapshot = True
             self._resubscribe(sub, now_ns, "get_snapshot refused")
 
-    def _on_lifecycle(self, env: _Envelope, data: bytes, now_ns: int) -> None:
+    def _on_lifecycle(self, env: Envelope, data: bytes, now_ns: int) -> None:
         if env.seq is not None and env.sid is not None:
             self._sequence(self._sub(env.sid, env.type), env.seq, now_ns, None)
         if not self.follow:

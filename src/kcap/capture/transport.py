@@ -85,40 +85,51 @@ class RecordingConnection(ClientConnection):
             super().process_event(event)  # the handshake response
             return
         opcode = event.opcode
-        if opcode is _TEXT or opcode is _BINARY:
-            if event.fin:
-                self._message(bytes(event.data), opcode is _BINARY)
-            else:
-                self._fragments = [bytes(event.data)]
-                self._fragments_binary = opcode is _BINARY
+        if (opcode is _TEXT or opcode is _BINARY) and event.fin:
+            data = event.data
+            if type(data) is not bytes:
+                data = bytes(data)
+            sink = self.sink
+            if sink is None:
+                self._hold(data, opcode is _BINARY)
+                return
+            try:
+                sink(data, opcode is _BINARY, self.read_ns, self.read_mono_ns)
+            except Exception as exc:  # a bug in the sink: stop, keep it for the caller
+                self._sink_failed(exc)
+        elif opcode is _TEXT or opcode is _BINARY:
+            self._fragments = [bytes(event.data)]
+            self._fragments_binary = opcode is _BINARY
         elif opcode is _CONT:
             self._fragments.append(bytes(event.data))
             if event.fin:
                 data, self._fragments = b"".join(self._fragments), []
-                self._message(data, self._fragments_binary)
+                self._deliver(data, self._fragments_binary, self.read_ns, self.read_mono_ns)
         else:
             if opcode is Opcode.PING:
                 self.heartbeats += 1
             super().process_event(event)  # pongs; close frames are handled by the protocol
 
-    def _message(self, data: bytes, binary: bool) -> None:
-        if self.sink is None:
-            if not self._detached:
-                self._early.append((data, binary, self.read_ns, self.read_mono_ns))
-            return
-        self._deliver(data, binary, self.read_ns, self.read_mono_ns)
+    def _hold(self, data: bytes, binary: bool) -> None:
+        if not self._detached:
+            self._early.append((data, binary, self.read_ns, self.read_mono_ns))
 
     def _deliver(self, data: bytes, binary: bool, recv_ns: int, mono_ns: int) -> None:
         sink = self.sink
-        if sink is None or self.sink_error is not None:
+        if sink is None:
+            self._hold(data, binary)
             return
         try:
             sink(data, binary, recv_ns, mono_ns)
         except Exception as exc:  # a bug in the sink: stop, keep it for the caller
-            self.sink_error = exc
-            self.sink = None
-            if self.transport is not None:
-                self.transport.abort()
+            self._sink_failed(exc)
+
+    def _sink_failed(self, exc: Exception) -> None:
+        self.sink_error = exc
+        self.sink = None
+        self._detached = True
+        if self.transport is not None:
+            self.transport.abort()
 
 
 async def open_connection(

@@ -21,19 +21,17 @@ Durability (see also :class:`kcap.capture.config.RecordConfig`):
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
 import msgspec
 
-from kcap.capture.rotate import JSONL, PART, RotationPolicy, fsync_dir, part_path, publish
+from kcap.capture.rotate import JSONL, PART, RotationPolicy, part_path
+from kcap.capture.writer_io import OpenFile, RecordQueue, Stop, WriterIO
 from kcap.schemas.record import ERROR, FRAME, HEADER, encode_record, header_info
 
 log = logging.getLogger(__name__)
@@ -44,34 +42,40 @@ _raw_decode = msgspec.json.Decoder(msgspec.Raw).decode
 class Conn:
     """A connection's id (``<session>.<attempt>``) and its next record number.
 
-    ``rec`` counts records of this connection that were queued, from 0, without holes.
+    ``rec`` counts records of this connection that were queued, from 0, without holes;
+    ``head`` is the start of its ``frame`` lines, encoded once.
     """
 
-    __slots__ = ("id", "quoted", "rec")
+    __slots__ = ("head", "id", "rec")
 
     def __init__(self, conn_id: str) -> None:
         self.id = conn_id
-        self.quoted = msgspec.json.encode(conn_id)
+        self.head = b'{"kind":"frame","conn":' + msgspec.json.encode(conn_id) + b',"rec":'
         self.rec = 0
+
+
+def stamp_segment(recv_ns: int, mono_ns: int) -> bytes:
+    """The middle of a ``frame`` line: both clocks and the ``frame`` key."""
+    return b',"recv_ns":%d,"mono_ns":%d,"frame":' % (recv_ns, mono_ns)
+
+
+def spliceable(data: bytes) -> bool:
+    """True when ``data`` is one JSON value with no surrounding space and no line break (the
+    rule of :func:`kcap.schemas.record.encode_record` for splicing a frame verbatim)."""
+    if data.find(b"\n") >= 0 or data.find(b"\r") >= 0:  # find() beats ``in`` on bytes
+        return False
+    try:
+        return len(_raw_decode(data)) == len(data)
+    except msgspec.DecodeError:
+        return False
 
 
 def encode_frame_line(conn: Conn, rec: int, recv_ns: int, mono_ns: int, data: bytes) -> bytes:
     """The JSONL line of a ``frame`` record: byte for byte what
     :func:`kcap.schemas.record.encode_record` gives, faster for the common case (one JSON
     value without line breaks, spliced verbatim)."""
-    if b"\n" not in data and b"\r" not in data:
-        try:
-            ok = len(_raw_decode(data)) == len(data)
-        except msgspec.DecodeError:
-            ok = False
-        if ok:
-            return b'{"kind":"frame","conn":%b,"rec":%d,"recv_ns":%d,"mono_ns":%d,"frame":%b}\n' % (
-                conn.quoted,
-                rec,
-                recv_ns,
-                mono_ns,
-                data,
-            )
+    if spliceable(data):
+        return b"%b%d%b%b}\n" % (conn.head, rec, stamp_segment(recv_ns, mono_ns), data)
     return encode_record(FRAME, conn.id, rec, recv_ns, mono_ns, frame=data)
 
 
@@ -90,13 +94,19 @@ class LatencyHistogram:
         self.max_ns = 0
 
     def add(self, done_mono_ns: int, monos: list[int]) -> None:
-        """Count records queued at ``monos`` (monotonic ns) and written at ``done_mono_ns``."""
+        """Count records received at ``monos`` (monotonic ns) and written at ``done_mono_ns``.
+
+        Every record of a small write counts; of a large one (the writer is behind, many
+        records per write) every 8th, the first (the oldest) always: an unbiased sample
+        that keeps this off the hot path.
+        """
         counts, width, top = self.counts, self.BIN_NS, self.BINS
-        for mono in monos:
-            counts[min((done_mono_ns - mono) // width, top)] += 1
-        self.total += len(monos)
+        step = 1 if len(monos) <= 64 else 8  # a sample stands for ``step`` records
+        for mono in monos[::step]:
+            counts[min((done_mono_ns - mono) // width, top)] += step
+        self.total += step * len(range(0, len(monos), step))
         if monos:
-            self.max_ns = max(self.max_ns, done_mono_ns - min(monos))
+            self.max_ns = max(self.max_ns, done_mono_ns - monos[0])
 
     def percentile_ns(self, q: float) -> int | None:
         """Upper edge of the bin holding quantile ``q`` (0-1), ns; None when empty."""
@@ -115,20 +125,6 @@ class LatencyHistogram:
         self.counts = [0] * (self.BINS + 1)
         self.total = 0
         self.max_ns = 0
-
-
-class _Open:
-    """Queue marker: seal the current file, open ``path`` and write ``header`` first."""
-
-    __slots__ = ("header", "path")
-
-    def __init__(self, path: Path, header: bytes) -> None:
-        self.path = path
-        self.header = header
-
-
-class _Stop:
-    """Queue marker: seal the current file and end the thread."""
 
 
 SealedHook = Callable[[Path], None]
@@ -182,19 +178,25 @@ class CaptureWriter:
         self.failure: BaseException | None = None
         # loop side
         self.records = 0
-        self.bytes = 0
+        self._bytes_closed = 0
         self.dropped = 0
         self.files = 0
         self._dropped_pending = 0
+        self._slow = False  # records are being dropped, or the writer failed
         self._file_bytes = 0
         self._deadline_mono = 0
         self._deadline_ns = 0
         self._max_bytes = 0
         self._current: Path | None = None
-        self._queue: deque[tuple[int, Any]] = deque()
-        self._wake = threading.Event()
+        self._stamp_ns = self._stamp_mono_ns = -1
+        self._stamp = b""
+        self.queue = RecordQueue()
+        self._monos = self.queue.monos
+        self._push_line = self.queue.lines.append
+        self._push_mono = self.queue.monos.append
+        self._wake = self.queue.wake
         self._thread: threading.Thread | None = None
-        self._io = _WriterIO(self)
+        self._io = WriterIO(self)
 
     # -- loop side ------------------------------------------------------------------------------
 
@@ -220,31 +222,85 @@ class CaptureWriter:
     @property
     def queue_depth(self) -> int:
         """Records waiting for the writer."""
-        return len(self._queue)
+        return len(self._monos)
 
     def lag_ns(self, mono_ns: int) -> int:
         """Age of the oldest record not yet written, ns (0 when the queue is empty)."""
         try:
-            return max(0, mono_ns - self._queue[0][0])
+            return max(0, mono_ns - self._monos[0])
         except IndexError:
             return 0
 
-    def frame(self, conn: Conn, recv_ns: int, mono_ns: int, data: bytes, binary: bool) -> bool:
-        """Queue a received frame as a ``frame`` record (the hot path).
+    def frame(
+        self,
+        conn: Conn,
+        recv_ns: int,
+        mono_ns: int,
+        data: bytes,
+        binary: bool,
+        splice: bool | None = None,
+    ) -> bool:
+        """Queue a received frame as a ``frame`` record (the hot path: one socket read's
+        frames share their stamp, whose encoding is cached).
+
+        Args:
+            conn: the connection (its next record number is used).
+            recv_ns / mono_ns: the socket read's stamps.
+            data: the message's bytes, as received.
+            binary: it came as a binary message (stored base64).
+            splice: whether ``data`` can be spliced verbatim, when the caller already knows
+                (:func:`kcap.capture.session.peek`); None: checked here.
 
         Returns:
             False when it was not queued (queue full, or the writer failed): counted and
             reported as described in the module docstring.
         """
-        if binary:
-            return self.record(FRAME, conn, recv_ns, mono_ns, frame=data, binary=True)
-        if len(self._queue) >= self.capacity or self.failure is not None:
+        monos = self._monos
+        if binary or self._slow or len(monos) >= self.capacity:
+            return self._frame_slow(conn, recv_ns, mono_ns, data, binary, splice)
+        if mono_ns != self._stamp_mono_ns or recv_ns != self._stamp_ns:
+            self._new_stamp(recv_ns, mono_ns)  # a new socket read: also the time to rotate
+        if splice if splice is not None else spliceable(data):
+            line = b"%b%d%b%b}\n" % (conn.head, conn.rec, self._stamp, data)
+        else:
+            line = encode_record(FRAME, conn.id, conn.rec, recv_ns, mono_ns, frame=data)
+        file_bytes = self._file_bytes + len(line)
+        if file_bytes > self._max_bytes:
+            self._open(recv_ns, mono_ns, "size")
+            file_bytes = self._file_bytes + len(line)
+        self._file_bytes = file_bytes
+        conn.rec += 1
+        self._push_line(line)
+        self._push_mono(mono_ns)
+        n = len(monos)
+        if n == 1 or n == self.flush_records:
+            self._wake.set()
+        self.records += 1
+        return True
+
+    def _new_stamp(self, recv_ns: int, mono_ns: int) -> None:
+        self._stamp_ns, self._stamp_mono_ns = recv_ns, mono_ns
+        self._stamp = stamp_segment(recv_ns, mono_ns)
+        if recv_ns >= self._deadline_ns:
+            self._open(recv_ns, mono_ns, "date")
+        elif mono_ns >= self._deadline_mono:
+            self._open(recv_ns, mono_ns, "time")
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes of records queued so far (all files)."""
+        return self._bytes_closed + self._file_bytes
+
+    def _frame_slow(
+        self, conn: Conn, recv_ns: int, mono_ns: int, data: bytes, binary: bool, splice: bool | None
+    ) -> bool:
+        if len(self._monos) >= self.capacity or self.failure is not None:
             self._drop()
             return False
-        if self._dropped_pending:
-            self._report_drops(recv_ns, mono_ns)
-        line = encode_frame_line(conn, conn.rec, recv_ns, mono_ns, data)
-        return self._put(conn, line, recv_ns, mono_ns)
+        if binary:
+            return self.record(FRAME, conn, recv_ns, mono_ns, frame=data, binary=True)
+        self._report_drops(recv_ns, mono_ns)
+        return self.frame(conn, recv_ns, mono_ns, data, binary, splice)
 
     def record(
         self,
@@ -262,7 +318,7 @@ class CaptureWriter:
         Returns:
             False when it was not queued (see :meth:`frame`).
         """
-        if len(self._queue) >= self.capacity or self.failure is not None:
+        if len(self._monos) >= self.capacity or self.failure is not None:
             self._drop()
             return False
         if self._dropped_pending:
@@ -285,29 +341,31 @@ class CaptureWriter:
         """Write everything queued, seal the open file and stop the thread."""
         if self._thread is None:
             return
-        self._queue.append((time.monotonic_ns(), _Stop()))
-        self._wake.set()
+        self.queue.put_marker(Stop(), time.monotonic_ns())
         self._thread.join(timeout_secs)
         self._thread = None
 
     def _put(self, conn: Conn, line: bytes, recv_ns: int, mono_ns: int) -> bool:
         size = len(line)
+        self._rotate_for(recv_ns, mono_ns, size)
+        conn.rec += 1
+        self._push_line(line)
+        self._push_mono(mono_ns)
+        n = len(self._monos)
+        if n == 1 or n == self.flush_records:
+            self._wake.set()
+        self.records += 1
+        self._file_bytes += size
+        return True
+
+    def _rotate_for(self, recv_ns: int, mono_ns: int, size: int) -> None:
+        """Start a new file first if this record is past a date, age or size limit."""
         if recv_ns >= self._deadline_ns:
             self._open(recv_ns, mono_ns, "date")
         elif mono_ns >= self._deadline_mono:
             self._open(recv_ns, mono_ns, "time")
         elif self._file_bytes + size > self._max_bytes:
             self._open(recv_ns, mono_ns, "size")
-        conn.rec += 1
-        queue = self._queue
-        queue.append((mono_ns, line))
-        n = len(queue)
-        if n == 1 or n == self.flush_records:
-            self._wake.set()
-        self.records += 1
-        self.bytes += size
-        self._file_bytes += size
-        return True
 
     def _open(self, now_ns: int, mono_ns: int, reason: str) -> None:
         index = self.files + 1
@@ -324,8 +382,8 @@ class CaptureWriter:
         control.rec += 1
         self.files = index
         self._current = path
-        self._queue.append((mono_ns, _Open(path, header)))
-        self._wake.set()
+        self.queue.put_marker(OpenFile(path, header), mono_ns)
+        self._bytes_closed += self._file_bytes
         self._file_bytes = len(header)
         self._deadline_mono, self._deadline_ns, self._max_bytes = self.rotation.deadlines(
             now_ns, mono_ns
@@ -340,9 +398,13 @@ class CaptureWriter:
             )
         self.dropped += 1
         self._dropped_pending += 1
+        self._slow = True
 
     def _report_drops(self, now_ns: int, mono_ns: int) -> None:
+        if not self._dropped_pending:
+            return
         lost, self._dropped_pending = self._dropped_pending, 0
+        self._slow = self.failure is not None
         log.error("writer queue has room again; %d records were lost", lost)
         info = {
             "code": "queue_full",
@@ -351,145 +413,3 @@ class CaptureWriter:
         }
         line = encode_record(ERROR, self.control.id, self.control.rec, now_ns, mono_ns, info=info)
         self._put(self.control, line, now_ns, mono_ns)
-
-
-class _WriterIO:
-    """The writer thread's side: files, write(2), fsync, sealing."""
-
-    def __init__(self, owner: CaptureWriter) -> None:
-        self.owner = owner
-        self.fd: int | None = None
-        self.path: Path | None = None
-        self.offset = 0
-        self.records = 0
-        self.dirty_since_ns: int | None = None
-        self.written_records = 0
-        self.written_bytes = 0
-        self.os_write = os.write  # replaced in tests to simulate a full disk
-
-    def run(self) -> None:
-        owner = self.owner
-        queue, wake = owner._queue, owner._wake
-        try:
-            while True:
-                if not queue:
-                    wake.wait(self._idle_timeout())
-                    wake.clear()
-                    if not queue:
-                        self._fsync_if_due()
-                        continue
-                if len(queue) < owner.flush_records:
-                    wait_ns = queue[0][0] + owner.flush_ns - time.monotonic_ns()
-                    if wait_ns > 0:
-                        wake.wait(wait_ns / 1e9)
-                        wake.clear()
-                if self._drain(queue):
-                    return
-        except BaseException as exc:  # reported to the owner, never lost
-            self._fail(exc)
-
-    def _idle_timeout(self) -> float | None:
-        if self.dirty_since_ns is None or self.owner.fsync != "interval":
-            return None
-        due = self.dirty_since_ns + self.owner.fsync_ns - time.monotonic_ns()
-        return max(due, 0) / 1e9
-
-    def _drain(self, queue: deque[tuple[int, Any]]) -> bool:
-        """Write everything queued; True when the stop marker was reached."""
-        lines: list[bytes] = []
-        monos: list[int] = []
-        popleft = queue.popleft
-        while queue:
-            mono, item = popleft()
-            if type(item) is bytes:
-                lines.append(item)
-                monos.append(mono)
-                continue
-            self._write(lines, monos)
-            lines, monos = [], []
-            if isinstance(item, _Open):
-                self._seal()
-                self._open(item.path, item.header)
-            else:
-                self._seal()
-                return True
-        self._write(lines, monos)
-        return False
-
-    def _write(self, lines: list[bytes], monos: list[int]) -> None:
-        if not lines:
-            return
-        assert self.fd is not None
-        data = b"".join(lines)
-        done = 0
-        try:
-            while done < len(data):
-                done += self.os_write(self.fd, data[done:] if done else data)
-        except OSError:
-            # keep every whole line that reached the file, cut the rest
-            keep = data.rfind(b"\n", 0, done) + 1
-            os.ftruncate(self.fd, self.offset + keep)
-            self.offset += keep
-            self.records += data.count(b"\n", 0, keep)
-            raise
-        self.offset += len(data)
-        self.records += len(lines)
-        self.written_records += len(lines)
-        self.written_bytes += len(data)
-        now = time.monotonic_ns()
-        self.owner.latency.add(now, monos)
-        if self.owner.fsync == "always":
-            os.fsync(self.fd)
-        elif self.dirty_since_ns is None:
-            self.dirty_since_ns = now
-        self._fsync_if_due()
-
-    def _fsync_if_due(self) -> None:
-        if self.fd is None or self.dirty_since_ns is None:
-            return
-        if time.monotonic_ns() - self.dirty_since_ns >= self.owner.fsync_ns and (
-            self.owner.fsync == "interval"
-        ):
-            os.fsync(self.fd)
-            self.dirty_since_ns = None
-
-    def _open(self, path: Path, header: bytes) -> None:
-        new_dir = not path.parent.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if new_dir:
-            fsync_dir(path.parent.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # recovery skips files a live writer holds
-        self.fd, self.path, self.offset, self.records = fd, path, 0, 0
-        self.dirty_since_ns = None
-        fsync_dir(path.parent)
-        self._write([header], [time.monotonic_ns()])
-
-    def _seal(self) -> Path | None:
-        """fsync, close and rename the open ``.jsonl.part`` to ``.jsonl``."""
-        if self.fd is None or self.path is None:
-            return None
-        fd, path = self.fd, self.path
-        self.fd = None
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        sealed = publish(path, path.with_name(path.name.removesuffix(PART) + JSONL))
-        log.info("sealed %s (%d records, %d bytes)", sealed, self.records, self.offset)
-        if self.owner.on_sealed is not None:
-            self.owner.on_sealed(sealed)
-        return sealed
-
-    def _fail(self, exc: BaseException) -> None:
-        owner = self.owner
-        owner.failure = exc
-        sealed: Path | None = None
-        try:
-            sealed = self._seal()
-        except BaseException as seal_exc:  # the first error is the one to report
-            log.error("could not seal %s after the write error: %s", self.path, seal_exc)
-            sealed = self.path
-        owner._queue.clear()
-        if owner.on_error is not None:
-            owner.on_error(exc, sealed)
