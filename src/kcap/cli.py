@@ -133,6 +133,100 @@ def replay(
 
 
 @main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8765, show_default=True, help="Port to listen on (0: any free port)."
+)
+@click.option(
+    "--speed", default="1x", show_default=True, help="1x, 10x, 0.5x ... or max (flat out)."
+)
+@click.option("--max-gap", default=None, help="Longest quiet stretch played when paced, e.g. 5s.")
+@click.option("--loop", is_flag=True, help="Start the capture over at its end.")
+@click.option("--from", "from_", default=None, help="Start at this receive time (ISO 8601).")
+@click.option("--to", default=None, help="Stop after this receive time (ISO 8601).")
+@click.option(
+    "--start",
+    type=click.Choice(["subscribe", "listen"]),
+    default="subscribe",
+    show_default=True,
+    help="Start the timeline at the first subscribe, or as soon as the server listens.",
+)
+@click.option(
+    "--wire",
+    type=click.Choice(["current", "legacy"]),
+    default="current",
+    show_default=True,
+    help="Frame format: current (dollar strings, fixed-point counts) or legacy (+ integers).",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM public key that client signatures must verify against.",
+)
+@click.option("--no-auth", is_flag=True, help="Accept every request without a signature.")
+@click.option("--key-id", default=None, help="Require this KALSHI-ACCESS-KEY.")
+@click.option(
+    "--auth-window", default="30s", show_default=True, help="Largest timestamp skew accepted."
+)
+@click.option("--heartbeat", default="10s", show_default=True, help="Ping interval (0: none).")
+@click.option(
+    "--heartbeat-timeout", default="10s", show_default=True, help="Pong wait before a drop."
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of every injected fault.")
+@click.option("--drop", default=0.0, help="Fraction of data frames not sent.")
+@click.option("--duplicate", default=0.0, help="Fraction of data frames sent twice.")
+@click.option("--reorder", default=0.0, help="Fraction of data frames sent after the next one.")
+@click.option("--malformed", default=0.0, help="Fraction of data frames replaced by damaged ones.")
+@click.option(
+    "--close-after", type=int, default=None, help="Close each connection after N data frames."
+)
+@click.option("--close-every", type=int, default=None, help="Close after a random count, mean N.")
+@click.option(
+    "--close-code", default="1011", show_default=True, help="Close code, or 'abort' (TCP reset)."
+)
+@click.option("--stall-after", type=int, default=None, help="Stop sending after N data frames.")
+@click.option(
+    "--faulty-connections", type=int, default=None, help="Stream faults on the first N only."
+)
+@click.option("--handshake-delay", default=None, help="Wait this long before answering upgrades.")
+@click.option(
+    "--handshake-status", type=click.Choice(["401", "503"]), default=None, help="Refuse upgrades."
+)
+@click.option(
+    "--handshake-attempts", type=int, default=None, help="Handshake faults on the first N only."
+)
+@click.option(
+    "--fault-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append every injected fault to this file as JSON lines.",
+)
+@click.option("--skip-damaged", is_flag=True, help="Skip damaged JSONL lines instead of stopping.")
+def serve(paths: tuple[str, ...], from_: str | None, to: str | None, **options: Any) -> None:
+    """Serve captures (none = the embedded sample) as a local Kalshi WebSocket + REST server."""
+    from kcap.replay.serve.run import ServeOptions, build_config, run_serve
+
+    status = options.pop("handshake_status")
+    config = build_config(
+        ServeOptions(
+            paths=paths,
+            from_ns=parse_time_ns(from_, "--from"),
+            to_ns=parse_time_ns(to, "--to"),
+            handshake_status=None if status is None else int(status),
+            **options,
+        )
+    )
+
+    def announce(server: Any) -> None:
+        click.echo(f"kcap serve: {server.url}")
+        click.echo(f"kcap serve: REST {server.rest_url}")
+
+    run_serve(config, announce=announce)
+
+
+@main.command()
 @click.option(
     "--key-id",
     envvar="KALSHI_API_KEY_ID",

@@ -11,6 +11,7 @@
     │   ├── CaptureNotFoundError   a path or glob that matches no capture
     │   └── CaptureWriteError      the recorder cannot write its capture (disk full, size limit)
     ├── DataError                  an input data file (real data, forecasts, outcomes) is unusable
+    ├── ServeError                 ``kcap serve`` cannot serve (the address cannot be listened on)
     └── RecordError                ``kcap record`` had to stop
         ├── AuthRejectedError      Kalshi refused the API key (HTTP 401 / 403)
         ├── ConnectFatalError      a connection error that retrying cannot fix (bad URL, 404)
@@ -80,6 +81,14 @@ class CaptureNotFoundError(CaptureError):
 
 class DataError(KcapError):
     """An input data file (real data, forecasts, outcomes, market metadata) is unusable."""
+
+
+class ServeError(KcapError):
+    """``kcap serve`` cannot serve: the host and port cannot be listened on, for example.
+
+    Problems with the capture raise :class:`CaptureError`, with the public key
+    :class:`CredentialsError`, with options :class:`UsageError`.
+    """
 
 
 class CaptureWriteError(CaptureError):

@@ -24,7 +24,10 @@ from kcap.replay.readers import ReadProblem, RecordBatch, read_jsonl
 from kcap.schemas import wire
 from kcap.schemas.parquet import (
     CAPTURE_SCHEMA,
+    COLUMN_ENCODING,
     COMPRESSION,
+    COMPRESSION_LEVEL,
+    DICTIONARY_COLUMNS,
     META_CAPTURE,
     META_FORMAT,
     META_SCHEMA_VERSION,
@@ -147,7 +150,14 @@ def write_parquet(
     dst = Path(dst)
     summary = summary or CompactionSummary()
     tmp = dst.with_name(dst.name + ".tmp")
-    writer = pq.ParquetWriter(tmp, CAPTURE_SCHEMA, compression=COMPRESSION)
+    writer = pq.ParquetWriter(
+        tmp,
+        CAPTURE_SCHEMA,
+        compression=COMPRESSION,
+        compression_level=COMPRESSION_LEVEL,
+        use_dictionary=list(DICTIONARY_COLUMNS),
+        column_encoding=COLUMN_ENCODING,
+    )
     try:
         for batch in batches:
             if len(batch):

@@ -22,9 +22,15 @@ from pathlib import Path
 from typing import Protocol
 
 from kcap.book import BookBuilder, BookEvent, Gap, OrderBook, Stale, Valid, books_digest
-from kcap.replay.merge import merge_batches
+from kcap.replay.merge import LazySource, merge_batches
 from kcap.replay.pacing import Pacer
-from kcap.replay.readers import ReadProblem, RecordBatch, expand_paths, read_capture
+from kcap.replay.readers import (
+    ReadProblem,
+    RecordBatch,
+    expand_paths,
+    first_recv_ns,
+    read_capture,
+)
 from kcap.schemas import wire
 from kcap.schemas.record import FRAME
 
@@ -183,7 +189,14 @@ class Player:
         self.result.files = files
         problems = self.result.problems
         skip = self.config.skip_damaged
-        return merge_batches([read_capture(f, skip_damaged=skip, problems=problems) for f in files])
+
+        def source(path: Path) -> LazySource:
+            return LazySource(
+                first_recv_ns(path),
+                lambda: read_capture(path, skip_damaged=skip, problems=problems, replay_only=True),
+            )
+
+        return merge_batches([source(f) for f in files])
 
     def run(self) -> ReplayResult:
         """Replay everything and return the summary (books stay in :attr:`builder`)."""

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import msgspec
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kcap.errors import CaptureFormatError, CaptureNotFoundError
@@ -51,14 +53,15 @@ class RecordBatch:
     """Capture records as parallel lists (one entry per record, same order in every list).
 
     ``frame`` holds each frame's bytes (or a buffer over them), None when the record has none.
-    ``info`` holds each record's info object (None when absent).
+    ``info`` holds each record's info object (None when absent). A batch read with
+    ``replay_only`` has None for every ``rec``, ``mono_ns``, ``origin`` and ``info``.
     """
 
     kind: list[str] = field(default_factory=list)
     conn: list[str] = field(default_factory=list)
-    rec: list[int] = field(default_factory=list)
+    rec: list[Any] = field(default_factory=list)
     recv_ns: list[int] = field(default_factory=list)
-    mono_ns: list[int] = field(default_factory=list)
+    mono_ns: list[Any] = field(default_factory=list)
     origin: list[str | None] = field(default_factory=list)
     info: list[dict[str, Any] | None] = field(default_factory=list)
     frame: list[Any] = field(default_factory=list)
@@ -78,6 +81,17 @@ class RecordBatch:
             self.info[start:stop],
             self.frame[start:stop],
         )
+
+    def extend(self, other: RecordBatch) -> None:
+        """Append every record of ``other``."""
+        self.kind.extend(other.kind)
+        self.conn.extend(other.conn)
+        self.rec.extend(other.rec)
+        self.recv_ns.extend(other.recv_ns)
+        self.mono_ns.extend(other.mono_ns)
+        self.origin.extend(other.origin)
+        self.info.extend(other.info)
+        self.frame.extend(other.frame)
 
     def append_record(self, record: Record) -> None:
         """Append one decoded JSONL record."""
@@ -264,6 +278,23 @@ def check_header(info: dict[str, Any] | None, where: str) -> None:
 # Parquet
 
 _PARQUET_COLUMNS = ["kind", "conn", "rec", "recv_ns", "mono_ns", "origin", "info", "frame"]
+REPLAY_COLUMNS = ("kind", "conn", "recv_ns", "frame")
+"""What replay needs; reading only these leaves ``rec``, ``mono_ns``, ``origin`` and ``info``
+of each batch filled with None."""
+
+
+def _column(array: pa.Array) -> list[Any]:
+    """A column as a Python list, fast: C-level conversion instead of per-value scalars."""
+    if pa.types.is_dictionary(array.type):
+        values = np.array([*array.dictionary.to_pylist(), None], dtype=object)
+        indices = array.indices.fill_null(len(values) - 1).to_numpy()
+        return values[indices].tolist()  # type: ignore[no-any-return]
+    if pa.types.is_integer(array.type) and array.null_count == 0:
+        return array.to_numpy().tolist()  # type: ignore[no-any-return]
+    if pa.types.is_binary(array.type):
+        return array.to_numpy(zero_copy_only=False).tolist()  # type: ignore[no-any-return]
+    as_list: list[Any] = array.to_pylist()
+    return as_list
 
 
 def parquet_metadata(path: str | Path) -> dict[str, Any]:
@@ -292,8 +323,15 @@ def parquet_metadata(path: str | Path) -> dict[str, Any]:
     return json.loads(capture) if capture else {}
 
 
-def read_parquet(path: str | Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[RecordBatch]:
+def read_parquet(
+    path: str | Path, *, batch_rows: int = BATCH_ROWS, replay_only: bool = False
+) -> Iterator[RecordBatch]:
     """Read a compacted Parquet capture in batches, in file order.
+
+    Args:
+        path: the ``.parquet`` capture.
+        batch_rows: records per batch.
+        replay_only: read only :data:`REPLAY_COLUMNS` (the others come back as None).
 
     Raises:
         CaptureFormatError: not a kcap capture, newer version, or a damaged file (reported
@@ -301,24 +339,53 @@ def read_parquet(path: str | Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[
     """
     parquet_metadata(path)
     decode_info = msgspec.json.Decoder(dict[str, Any]).decode
+    columns = list(REPLAY_COLUMNS) if replay_only else _PARQUET_COLUMNS
     try:
         pf = pq.ParquetFile(path)
-        for rb in pf.iter_batches(batch_size=batch_rows, columns=_PARQUET_COLUMNS):
-            info = [None if s is None else decode_info(s) for s in rb.column("info").to_pylist()]
+        for rb in pf.iter_batches(batch_size=batch_rows, columns=columns):
+            n = rb.num_rows
+            rec: list[Any]
+            mono: list[Any]
+            origin: list[Any]
+            info: list[Any]
+            if replay_only:
+                rec = mono = origin = info = [None] * n
+            else:
+                rec, mono = _column(rb.column("rec")), _column(rb.column("mono_ns"))
+                origin = _column(rb.column("origin"))
+                info = [None if s is None else decode_info(s) for s in _column(rb.column("info"))]
             yield RecordBatch(
-                rb.column("kind").to_pylist(),
-                rb.column("conn").to_pylist(),
-                rb.column("rec").to_pylist(),
-                rb.column("recv_ns").to_pylist(),
-                rb.column("mono_ns").to_pylist(),
-                rb.column("origin").to_pylist(),
+                _column(rb.column("kind")),
+                _column(rb.column("conn")),
+                rec,
+                _column(rb.column("recv_ns")),
+                mono,
+                origin,
                 info,
-                rb.column("frame").to_pylist(),
+                _column(rb.column("frame")),
             )
     except CaptureFormatError:
         raise
     except (OSError, ValueError) as exc:
         raise CaptureFormatError(f"damaged Parquet file: {exc}", path=str(path)) from exc
+
+
+def first_recv_ns(path: str | Path) -> int | None:
+    """Receive time of a capture's first record (its start, since records are written in
+    receive order), read cheaply: the Parquet footer, or the first JSONL line. None if unknown.
+    """
+    name = str(path)
+    try:
+        if name.endswith(".parquet"):
+            start = parquet_metadata(path).get("recv_ns_min")
+            return start if isinstance(start, int) else None
+        with _open_binary(Path(path)) as fh:
+            for line in fh:
+                if line.strip():
+                    return int(record_decoder.decode(line).recv_ns)
+    except (CaptureFormatError, OSError, EOFError, msgspec.DecodeError, msgspec.ValidationError):
+        return None  # the full read reports the problem
+    return None
 
 
 def read_capture(
@@ -327,9 +394,13 @@ def read_capture(
     skip_damaged: bool = False,
     problems: list[ReadProblem] | None = None,
     batch_rows: int = BATCH_ROWS,
+    replay_only: bool = False,
 ) -> Iterator[RecordBatch]:
-    """Read one capture file of any supported kind (by its name's ending)."""
+    """Read one capture file of any supported kind (by its name's ending).
+
+    ``replay_only`` lets a Parquet reader skip the columns replay does not use.
+    """
     name = str(path)
     if name.endswith(".parquet"):
-        return read_parquet(path, batch_rows=batch_rows)
+        return read_parquet(path, batch_rows=batch_rows, replay_only=replay_only)
     return read_jsonl(path, skip_damaged=skip_damaged, problems=problems, batch_rows=batch_rows)

@@ -1,4 +1,4 @@
-"""The order book: the one book builder that capture, replay, serve and the envs all use.
+"""The book builder: the one book builder that capture, replay, serve and the envs all use.
 
 Pure and exact: no I/O, no clocks (times are arguments), integers only. Prices are in
 centi-cents (``_cc``, $1 = 10,000) and sizes in centi-contracts (``_cx``, 1 contract = 100),
@@ -20,305 +20,16 @@ reported as a :class:`BookEvent` in :attr:`BookBuilder.events`.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Final, NamedTuple
+from collections.abc import Sequence
+from typing import Final
 
-import msgspec
-
-from kcap.errors import FixedPointError
-from kcap.fixedpoint import (
-    ONE_DOLLAR_CC,
-    PRICE_CC_CACHE,
-    SIZE_CX_CACHE,
-    cents_to_cc,
-    contracts_to_cx,
-    price_cc,
-    size_cx,
-)
+from kcap.book.events import Audit, BookEvent, Crossed, Gap, NegativeLevel, Stale, Valid
+from kcap.book.orderbook import OrderBook, _Stream, delta_level, snapshot_ladders
+from kcap.fixedpoint import PRICE_CC_CACHE, SIZE_CX_CACHE
 from kcap.schemas import wire
 
 FRAME_KIND: Final = "frame"
 DISCONNECT_KIND: Final = "disconnect"
-
-
-class Level(NamedTuple):
-    """One price level of a ladder: ``price_cc`` (centi-cents) and ``size_cx`` (centi-contracts)."""
-
-    price_cc: int
-    size_cx: int
-
-
-class TopOfBook(NamedTuple):
-    """Best bids and asks of one market, derived through YES/NO reciprocity.
-
-    Any field is None when the side it comes from is empty (``yes_ask`` comes from the best NO
-    bid, ``no_ask`` from the best YES bid).
-    """
-
-    yes_bid: Level | None
-    yes_ask: Level | None
-    no_bid: Level | None
-    no_ask: Level | None
-
-
-# ---------------------------------------------------------------------------------------------
-# events
-
-
-class BookEvent(msgspec.Struct, frozen=True, tag_field="event"):
-    """Base of what the builder reports. ``recv_ns`` is the receive time of the record that
-    caused it."""
-
-    recv_ns: int
-
-
-class Gap(BookEvent, frozen=True, tag="gap"):
-    """A sequence break on ``(conn, sid)``: ``received`` came where ``expected`` was due.
-
-    ``reason`` is ``gap`` (seq skipped ahead), ``duplicate`` (seq repeated) or ``regression``
-    (seq went back). ``markets`` are the books made stale by it.
-    """
-
-    conn: str
-    sid: int
-    expected: int
-    received: int
-    reason: str
-    markets: tuple[str, ...]
-
-
-class Stale(BookEvent, frozen=True, tag="stale"):
-    """A market's book stopped being trustworthy: ``reason`` in gap, disconnect,
-    unsubscribed, removed, delta_before_snapshot."""
-
-    market_ticker: str
-    reason: str
-
-
-class Valid(BookEvent, frozen=True, tag="valid"):
-    """A market's book became trustworthy again (a snapshot arrived)."""
-
-    market_ticker: str
-
-
-class Audit(BookEvent, frozen=True, tag="audit"):
-    """A snapshot arrived for a live book; ``differences`` lists ``(side, price_cc, built_cx,
-    snapshot_cx)`` for every level where the built book and the snapshot disagree (0 = absent).
-    Empty ``differences`` means the book built from deltas was exactly right."""
-
-    market_ticker: str
-    conn: str
-    sid: int
-    differences: tuple[tuple[str, int, int, int], ...]
-
-    @property
-    def matched(self) -> bool:
-        """True when the built book equalled the snapshot level for level."""
-        return not self.differences
-
-
-class NegativeLevel(BookEvent, frozen=True, tag="negative_level"):
-    """A delta took a level below zero (or removed a level that was not there): the book and
-    Kalshi disagree. The level is removed as Kalshi's rule says, and this is reported."""
-
-    market_ticker: str
-    side: str
-    price_cc: int
-    size_cx: int
-
-
-class Crossed(BookEvent, frozen=True, tag="crossed"):
-    """After a snapshot, the best YES bid plus the best NO bid reached $1 or more."""
-
-    market_ticker: str
-    yes_bid_cc: int
-    no_bid_cc: int
-
-
-# ---------------------------------------------------------------------------------------------
-# one market
-
-
-class OrderBook:
-    """The two bid ladders of one market.
-
-    Attributes:
-        market_ticker: Kalshi market ticker.
-        yes: YES bid ladder, ``price_cc -> size_cx`` (unordered; use the accessors).
-        no: NO bid ladder, ``price_cc -> size_cx``.
-        valid: True when the book follows a snapshot and every delta since, with no break.
-        stream: the ``(conn, sid)`` subscription the book is built from.
-        updated_ns: receive time of the last change (snapshot or applied delta).
-    """
-
-    __slots__ = ("market_ticker", "no", "stream", "updated_ns", "valid", "yes")
-
-    def __init__(self, market_ticker: str) -> None:
-        self.market_ticker = market_ticker
-        self.yes: dict[int, int] = {}
-        self.no: dict[int, int] = {}
-        self.valid = False
-        self.stream: _Stream | None = None
-        self.updated_ns = 0
-
-    def best_yes_bid(self) -> Level | None:
-        """Highest YES bid, or None when the YES ladder is empty."""
-        if not self.yes:
-            return None
-        price = max(self.yes)
-        return Level(price, self.yes[price])
-
-    def best_no_bid(self) -> Level | None:
-        """Highest NO bid, or None when the NO ladder is empty."""
-        if not self.no:
-            return None
-        price = max(self.no)
-        return Level(price, self.no[price])
-
-    def best_yes_ask(self) -> Level | None:
-        """Lowest YES ask = $1 - best NO bid, with that NO bid's size."""
-        bid = self.best_no_bid()
-        return None if bid is None else Level(ONE_DOLLAR_CC - bid.price_cc, bid.size_cx)
-
-    def best_no_ask(self) -> Level | None:
-        """Lowest NO ask = $1 - best YES bid, with that YES bid's size."""
-        bid = self.best_yes_bid()
-        return None if bid is None else Level(ONE_DOLLAR_CC - bid.price_cc, bid.size_cx)
-
-    def top(self) -> TopOfBook:
-        """Best YES bid/ask and NO bid/ask in one call."""
-        yes_bid = self.best_yes_bid()
-        no_bid = self.best_no_bid()
-        return TopOfBook(
-            yes_bid,
-            None if no_bid is None else Level(ONE_DOLLAR_CC - no_bid.price_cc, no_bid.size_cx),
-            no_bid,
-            None if yes_bid is None else Level(ONE_DOLLAR_CC - yes_bid.price_cc, yes_bid.size_cx),
-        )
-
-    def bids(self, side: str, depth: int | None = None) -> list[Level]:
-        """Bid levels of ``side`` (``"yes"`` or ``"no"``), best (highest) first, at most ``depth``."""
-        ladder = self._ladder(side)
-        prices = sorted(ladder, reverse=True)[:depth]
-        return [Level(p, ladder[p]) for p in prices]
-
-    def asks(self, side: str, depth: int | None = None) -> list[Level]:
-        """Ask levels of ``side``, best (lowest) first: the opposite ladder's bids at $1 - p."""
-        other = "no" if side == "yes" else "yes"
-        return [Level(ONE_DOLLAR_CC - p, s) for p, s in self.bids(other, depth)]
-
-    def is_crossed(self) -> bool:
-        """True when best YES bid + best NO bid >= $1 (a YES bid at or above the YES ask)."""
-        if not self.yes or not self.no:
-            return False
-        return max(self.yes) + max(self.no) >= ONE_DOLLAR_CC
-
-    def levels(self) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
-        """Both ladders, ascending by price like Kalshi's snapshots: ``(yes, no)``."""
-        return (
-            tuple(Level(p, self.yes[p]) for p in sorted(self.yes)),
-            tuple(Level(p, self.no[p]) for p in sorted(self.no)),
-        )
-
-    def _ladder(self, side: str) -> dict[int, int]:
-        if side == "yes":
-            return self.yes
-        if side == "no":
-            return self.no
-        raise ValueError(f"expected side 'yes' or 'no', got {side!r}")
-
-    def __repr__(self) -> str:
-        top = self.top()
-        state = "valid" if self.valid else "stale"
-        return f"<OrderBook {self.market_ticker} {state} {top.yes_bid}/{top.yes_ask}>"
-
-
-class _Stream:
-    """Sequencing state of one subscription ``(conn, sid)``."""
-
-    __slots__ = ("conn", "last_seq", "markets", "sid")
-
-    def __init__(self, conn: str, sid: int) -> None:
-        self.conn = conn
-        self.sid = sid
-        self.last_seq: int | None = None
-        self.markets: set[str] = set()
-
-
-# ---------------------------------------------------------------------------------------------
-# parsing ladders (snapshots are rare: clarity over speed here)
-
-
-def snapshot_ladders(msg: wire.OrderbookSnapshotMsg) -> tuple[dict[int, int], dict[int, int]]:
-    """Both ladders of a snapshot payload as ``{price_cc: size_cx}``, whichever encoding it uses.
-
-    Current ``*_dollars_fp`` wins over legacy ``*_dollars`` (dollar price, integer count), which
-    wins over legacy ``yes``/``no`` (integer cents, integer count). Levels of size <= 0 are
-    dropped.
-
-    Raises:
-        FixedPointError: a price or size that is not a valid fixed-point value.
-    """
-    return (
-        _ladder_from(msg.yes_dollars_fp, msg.yes_dollars, msg.yes),
-        _ladder_from(msg.no_dollars_fp, msg.no_dollars, msg.no),
-    )
-
-
-def _ladder_from(
-    fp: list[tuple[str, str]] | None,
-    dollars: list[tuple[str, int | str]] | None,
-    cents: list[tuple[int, int]] | None,
-) -> dict[int, int]:
-    ladder: dict[int, int] = {}
-    if fp is not None:
-        pairs = [(price_cc(p), size_cx(s)) for p, s in fp]
-    elif dollars is not None:
-        pairs = [
-            (price_cc(p), size_cx(s) if isinstance(s, str) else contracts_to_cx(s))
-            for p, s in dollars
-        ]
-    elif cents is not None:
-        pairs = [(cents_to_cc(p), contracts_to_cx(s)) for p, s in cents]
-    else:
-        pairs = []
-    for price, size in pairs:
-        size += ladder.get(price, 0)
-        if size > 0:
-            ladder[price] = size
-        else:
-            ladder.pop(price, None)
-    return ladder
-
-
-def delta_level(msg: wire.OrderbookDeltaMsg) -> tuple[int, int]:
-    """``(price_cc, signed size_cx)`` of a delta payload, current or legacy encoding.
-
-    Raises:
-        FixedPointError: missing or invalid price or size.
-    """
-    if msg.price_dollars is not None:
-        price = price_cc(msg.price_dollars)
-    elif msg.price is not None:
-        price = cents_to_cc(msg.price)
-    else:
-        raise _missing("price_dollars or price", msg)
-    if msg.delta_fp is not None:
-        size = size_cx(msg.delta_fp)
-    elif msg.delta is not None:
-        size = contracts_to_cx(msg.delta)
-    else:
-        raise _missing("delta_fp or delta", msg)
-    return price, size
-
-
-def _missing(what: str, msg: object) -> FixedPointError:
-    return FixedPointError(msg, f"an orderbook_delta with {what}")
-
-
-# ---------------------------------------------------------------------------------------------
-# the builder
 
 
 class BookBuilder:
@@ -396,38 +107,48 @@ class BookBuilder:
         stream: _Stream | None = None
         stream_conn: str | None = None
         stream_sid = -1
+        expected = -1  # the next seq due on ``stream`` (its last_seq + 1), kept in a local
         ticker: str | None = None
         book: OrderBook | None = None
         changed: OrderBook | None = None
-        applied = 0
+        skipped = 0
         for kind, conn, m, t in zip(kinds, conns, messages, recv_ns, strict=True):
             if type(m) is not delta_type:
+                skipped += 1
+                if stream is not None:
+                    if expected > 0:
+                        stream.last_seq = expected - 1
+                    stream = None
+                    # the frame may move the stream's seq (a snapshot): the next delta must
+                    # look its stream up again, not take the fast path on stale locals
+                    stream_sid = -1
                 if kind == FRAME_KIND:
                     if m is not None:
                         changed = self._apply_other(conn, m, t) or changed
                 elif kind == DISCONNECT_KIND:
                     self.reset_connection(conn, t)
-                stream = None
                 ticker = None
                 continue
             # the hot path: one orderbook_delta
-            sid = m.sid
-            if stream is None or sid != stream_sid or conn != stream_conn:
-                stream = self._stream(conn, sid)
-                stream_conn = conn
-                stream_sid = sid
             seq = m.seq
-            if seq is None or stream.last_seq is None or seq != stream.last_seq + 1:
-                self._sequence(stream, seq, t)
+            if seq == expected and m.sid == stream_sid and conn == stream_conn:
+                expected = seq + 1
             else:
-                stream.last_seq = seq
+                if stream is not None and expected > 0:
+                    stream.last_seq = expected - 1
+                stream = self._stream(conn, m.sid)
+                stream_conn, stream_sid = conn, m.sid
+                self._sequence(stream, seq, t)
+                expected = -1 if stream.last_seq is None else stream.last_seq + 1
+                ticker = None
             msg = m.msg
             if msg.market_ticker != ticker:
                 ticker = msg.market_ticker
                 book = books.get(ticker)
-            if book is None or book.stream is not stream or not book.valid:
+            if book is None or book.live is not stream:
                 self._unapplied(stream, ticker, book, t)
                 ticker = None
+                skipped += 1
                 continue
             try:
                 # None (a legacy frame) is never a key: KeyError -> the slow path
@@ -439,6 +160,7 @@ class BookBuilder:
                 except ValueError:
                     self.counts["bad_levels"] += 1
                     self._mark_stale(book, "bad_level", t)
+                    skipped += 1
                     continue
             ladder = book.yes if msg.side == "yes" else book.no
             new = ladder.get(price, 0) + size
@@ -450,8 +172,9 @@ class BookBuilder:
                     self.events.append(NegativeLevel(t, ticker, msg.side, price, new))
             book.updated_ns = t
             changed = book
-            applied += 1
-        self.counts["deltas"] += applied
+        if stream is not None and expected > 0:
+            stream.last_seq = expected - 1
+        self.counts["deltas"] += len(kinds) - skipped
         return changed
 
     def reset_connection(self, conn: str, recv_ns: int) -> None:
@@ -513,19 +236,19 @@ class BookBuilder:
         return owned
 
     def _mark_stale(self, book: OrderBook, reason: str, recv_ns: int) -> None:
-        if book.valid:
-            book.valid = False
+        if book.live is not None:
+            book.live = None
             self.events.append(Stale(recv_ns, book.market_ticker, reason))
 
     def _unapplied(
-        self, stream: _Stream, ticker: str | None, book: OrderBook | None, recv_ns: int
+        self, stream: _Stream | None, ticker: str | None, book: OrderBook | None, recv_ns: int
     ) -> None:
         """A delta that cannot be applied: no snapshot yet, a stale book, or another stream's."""
         if book is not None and book.stream is not None and book.stream is not stream:
             self.counts["skipped_foreign"] += 1
             return
         self.counts["skipped_stale"] += 1
-        if book is None and ticker is not None:
+        if book is None and ticker is not None and stream is not None:
             # a delta before any snapshot: the market exists but its book is unknown
             book = self.books[ticker] = OrderBook(ticker)
             book.stream = stream
@@ -589,7 +312,7 @@ class BookBuilder:
         book.yes = yes
         book.no = no
         book.stream = stream
-        book.valid = True
+        book.live = stream
         book.updated_ns = recv_ns
         stream.markets.add(ticker)
         if not was_valid:
@@ -625,24 +348,3 @@ def _diff(
         for p in prices
         if built.get(p, 0) != snapshot.get(p, 0)
     )
-
-
-def books_digest(books: Mapping[str, OrderBook]) -> str:
-    """A deterministic SHA-256 (hex) of book states: every ticker, its validity and every level.
-
-    Two replays of the same records give the same digest; any differing level changes it.
-    """
-    digest = hashlib.sha256()
-    for ticker in sorted(books):
-        book = books[ticker]
-        parts = [ticker, "V" if book.valid else "S"]
-        for ladder in (book.yes, book.no):
-            parts.append(",".join(f"{p}:{ladder[p]}" for p in sorted(ladder)))
-        digest.update("|".join(parts).encode() + b"\n")
-    return digest.hexdigest()
-
-
-def iter_books(builder: BookBuilder, markets: Iterable[str] | None = None) -> list[OrderBook]:
-    """The builder's books sorted by ticker, optionally only ``markets``."""
-    wanted = None if markets is None else set(markets)
-    return [builder.books[t] for t in sorted(builder.books) if wanted is None or t in wanted]
