@@ -1,4 +1,10 @@
-"""The recorder as a real process: kill -9 and restart, SIGTERM, a full disk (RLIMIT_FSIZE)."""
+"""The recorder as a real process against ``kcap serve``: kill -9 and restart, SIGTERM, a full
+disk (RLIMIT_FSIZE).
+
+The server (in this process) plays a day of the embedded sample in a loop at 2000x, a steady
+few hundred frames a second; the recorder subprocess finds the markets through serve's REST
+API (``--event``) and records them.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,32 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from kalshi_stub import StubKalshi
 from polling import until
 
+from kcap import sample
 from kcap.replay.readers import read_jsonl
+from kcap.replay.serve import KalshiServer, ServeConfig
+from kcap.replay.serve.auth import Authenticator
 
-A = "KXHIGHNY-26NOV21-B53.5"
-B = "KXHIGHNY-26NOV21-T51"
+EVENT = "KXHIGHNY-25DEC06"
 FLUSH_MS = 5
+
+
+@pytest.fixture
+def served(rsa_key: rsa.RSAPrivateKey) -> KalshiServer:
+    day = next(p for p in sample.capture_paths() if EVENT in p.name)
+    return KalshiServer(
+        ServeConfig(
+            paths=[day],
+            speed=2000.0,
+            max_gap_ns=50_000_000,
+            loop=True,
+            start="listen",
+            auth=Authenticator(rsa_key.public_key()),
+        )
+    )
 
 
 async def start_recorder(
@@ -41,9 +64,9 @@ async def start_recorder(
         "--private-key",
         str(key),
         "--channels",
-        "orderbook_delta",
-        "--markets",
-        f"{A},{B}",
+        "orderbook_delta,trade",
+        "--event",
+        EVENT,
         "--out",
         str(out),
         "--flush-ms",
@@ -65,16 +88,19 @@ def lines(path: Path) -> int:
 
 
 async def test_kill_9_then_restart_repairs_and_damages_nothing(
-    tmp_path: Path, key_file: Path, rsa_key: rsa.RSAPrivateKey
+    tmp_path: Path, key_file: Path, served: KalshiServer
 ) -> None:
     out = tmp_path / "captures"
-    async with StubKalshi(rsa_key.public_key(), deltas=10**7) as stub:
-        proc = await start_recorder(stub.url, out, key_file, "--rotate", "32KB", "--keep-jsonl")
-        try:
+    async with served as server:
+        proc = await start_recorder(server.url, out, key_file, "--rotate", "64KB", "--keep-jsonl")
+        try:  # kill mid-file: 20+ records in, far from the next rotation
             await until(
                 lambda: (
-                    len(list(out.rglob("*.jsonl"))) >= 3
-                    and any(lines(p) > 20 for p in out.rglob("*.jsonl.part"))
+                    len(list(out.rglob("*.jsonl"))) >= 2
+                    and any(
+                        lines(p) > 20 and p.stat().st_size < 24_000
+                        for p in out.rglob("*.jsonl.part")
+                    )
                 ),
                 timeout_secs=30,
             )
@@ -91,7 +117,7 @@ async def test_kill_9_then_restart_repairs_and_damages_nothing(
         with part.open("ab") as fh:
             fh.write(torn)
 
-        proc = await start_recorder(stub.url, out, key_file, "--rotate", "1h", "--keep-jsonl")
+        proc = await start_recorder(server.url, out, key_file, "--rotate", "1h", "--keep-jsonl")
         await until(lambda: len(list(out.rglob("*.jsonl.part"))) == 1, timeout_secs=30)
         await until(lambda: part.with_name(part.name[: -len(".part")]).exists(), timeout_secs=30)
         proc.send_signal(signal.SIGTERM)
@@ -118,11 +144,11 @@ async def test_kill_9_then_restart_repairs_and_damages_nothing(
 
 
 async def test_full_disk_is_a_clear_error_and_closed_files_stay_intact(
-    tmp_path: Path, key_file: Path, rsa_key: rsa.RSAPrivateKey
+    tmp_path: Path, key_file: Path, served: KalshiServer
 ) -> None:
     out = tmp_path / "captures"
-    async with StubKalshi(rsa_key.public_key(), deltas=10**7) as stub:
-        first = await start_recorder(stub.url, out, key_file, "--rotate", "16KB", "--keep-jsonl")
+    async with served as server:
+        first = await start_recorder(server.url, out, key_file, "--rotate", "16KB", "--keep-jsonl")
         await until(lambda: len(list(out.rglob("*.jsonl"))) >= 2, timeout_secs=30)
         first.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(first.communicate(), 60)
@@ -132,7 +158,7 @@ async def test_full_disk_is_a_clear_error_and_closed_files_stay_intact(
 
         limit = 24_000
         second = await start_recorder(
-            stub.url, out, key_file, "--rotate", "1h", "--keep-jsonl", fsize_limit=limit
+            server.url, out, key_file, "--rotate", "1h", "--keep-jsonl", fsize_limit=limit
         )
         _, stderr = await asyncio.wait_for(second.communicate(), 60)
     assert second.returncode == 1

@@ -1,10 +1,10 @@
 """Background finalization of sealed captures, off the recording path.
 
-One worker thread takes sealed ``.jsonl`` files in order and finalizes each
-(:func:`kcap.capture.manifest.finalize`: Parquet, verification, manifest). In ``process``
-mode (the default for ``kcap record``) the work runs in a child Python process at a lower
-priority, so the CPU-heavy Parquet encoding never competes for the recorder's interpreter
-lock; ``thread`` mode runs it in-process (tests, small captures); ``off`` leaves the JSONL
+One worker thread takes sealed ``.jsonl`` files in order and finalizes them
+(:func:`kcap.capture.manifest.finalize`: Parquet, verification, manifest), all the files
+waiting at that moment in one go. In ``process`` mode (the default for ``kcap record``) the
+work runs in a child Python process at a lower priority, so the CPU-heavy Parquet encoding
+never competes for the recorder's interpreter lock; ``thread`` mode runs it in-process (tests, small captures); ``off`` leaves the JSONL
 files as they are (a later ``kcap record`` run, or ``python -m kcap.capture.manifest``,
 finalizes them).
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from kcap.capture.manifest import finalize
+from kcap.capture.rotate import MANIFEST, sibling
 from kcap.errors import CaptureFormatError
 
 log = logging.getLogger(__name__)
@@ -71,35 +72,55 @@ class Compactor:
 
     def _run(self) -> None:
         while True:
-            path = self._queue.get()
+            batch = [self._queue.get()]
+            while True:  # everything already waiting goes into the same run
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            paths = [p for p in batch if p is not None]
             try:
-                if path is None:
-                    return
-                self._finalize(path)
+                if paths:
+                    self._finalize(paths)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+            if None in batch:
+                return
 
-    def _finalize(self, path: Path) -> None:
-        try:
-            if self.mode == "thread":
-                finalize(path, keep_jsonl=self.keep_jsonl)
-            else:
-                self._in_child(path)
-        except (OSError, CaptureFormatError) as exc:
-            log.error("could not compact %s: %s (the JSONL is kept)", path, exc)
-            self.failed.append((path, str(exc)))
+    def _finalize(self, paths: list[Path]) -> None:
+        if self.mode == "thread":
+            for path in paths:
+                try:
+                    finalize(path, keep_jsonl=self.keep_jsonl)
+                except (OSError, CaptureFormatError) as exc:
+                    self._failed(path, str(exc))
+                else:
+                    self.done.append(path)
             return
-        self.done.append(path)
+        try:
+            self._in_child(paths)
+        except OSError as exc:
+            for path in paths:
+                self._failed(path, str(exc))
+            return
+        for path in paths:
+            if sibling(path, MANIFEST).exists():
+                self.done.append(path)
+            else:
+                self._failed(path, "no manifest after compaction (see the log above)")
 
-    def _in_child(self, path: Path) -> None:
+    def _failed(self, path: Path, reason: str) -> None:
+        log.error("could not compact %s: %s (the JSONL is kept)", path, reason)
+        self.failed.append((path, reason))
+
+    def _in_child(self, paths: list[Path]) -> None:
         args = [sys.executable, "-m", "kcap.capture.manifest", "--nice"]
         if self.keep_jsonl:
             args.append("--keep-jsonl")
         result = subprocess.run(
-            [*args, str(path)], capture_output=True, text=True, check=False, timeout=None
+            [*args, *map(str, paths)], capture_output=True, text=True, check=False
         )
         for line in result.stderr.splitlines():
             if line.strip():
                 log.info("%s", line)
-        if result.returncode != 0:
-            raise CaptureFormatError(f"compaction process exited with {result.returncode}")

@@ -66,6 +66,7 @@ class Discovery:
         http: the HTTP client.
         timeout_secs: per request.
         retries: attempts per page for 429 / 5xx / network errors.
+        page_limit: markets per page (Kalshi allows up to 1000).
         sleep: ``sleep(seconds)`` between retries (injected in tests).
     """
 
@@ -77,6 +78,7 @@ class Discovery:
         *,
         timeout_secs: float = 10.0,
         retries: int = 3,
+        page_limit: int = PAGE_LIMIT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.rest_url = rest_url.rstrip("/")
@@ -85,6 +87,7 @@ class Discovery:
         self.http = http or UrllibClient()
         self.timeout_secs = timeout_secs
         self.retries = retries
+        self.page_limit = page_limit
         self.sleep = sleep
 
     def open_markets(
@@ -113,7 +116,7 @@ class Discovery:
     def _markets(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         cursor = ""
         for _ in range(MAX_PAGES):
-            query = {**params, "limit": str(PAGE_LIMIT)}
+            query = {**params, "limit": str(self.page_limit)}
             if cursor:
                 query["cursor"] = cursor
             page = self._get("/markets", query)

@@ -139,6 +139,7 @@ class Recorder:
             on_error=self._write_failed,
         )
         self.session: Session | None = None
+        self.connection: RecordingConnection | None = None
         self.state = "starting"
         self._live: tuple[Conn, Session, asyncio.Queue[bytes]] | None = None
         self._write_error: tuple[BaseException, Path | None] | None = None
@@ -347,6 +348,7 @@ class Recorder:
         )
         outgoing: asyncio.Queue[bytes] = asyncio.Queue()
         self.session, self._live = session, (conn, session, outgoing)
+        self.connection = ws
         self._reconnect.clear()
         dispatch = self._dispatch
         write_frame = writer.frame
