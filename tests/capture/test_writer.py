@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from frames import DOC_DELTA, DOC_FED_SNAPSHOT, DOC_SNAPSHOT
+from kcap.capture.envelope import peek
 from kcap.capture.rotate import RotationPolicy
-from kcap.capture.session import peek
 from kcap.capture.writer import (
     CaptureWriter,
     Conn,

@@ -29,8 +29,9 @@ from kcap.capture.config import (
     rest_base_for,
     split_tickers,
 )
-from kcap.capture.run import Recorder, RecordResult
+from kcap.capture.run import Recorder
 from kcap.capture.status import LogStatus, RichStatus, StatusView
+from kcap.capture.telemetry import RecordResult
 from kcap.errors import CredentialsError
 
 log = logging.getLogger("kcap.record")

@@ -7,12 +7,16 @@ expected.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from kcap import __version__
 from kcap.errors import UsageError
 from kcap.schemas.wire import CHANNEL_TYPES
 
@@ -293,3 +297,29 @@ class RecordConfig:
         if (self.follow_series or self.events) and LIFECYCLE_CHANNEL not in self.channels:
             return (*self.channels, LIFECYCLE_CHANNEL)
         return self.channels
+
+
+def header_metadata(
+    config: RecordConfig, follow: Iterable[str], markets: Iterable[str]
+) -> dict[str, Any]:
+    """Capture metadata kept in every file's header record (never the key id or the key)."""
+    return {
+        "kcap_version": __version__,
+        "env": config.env,
+        "url": config.ws_url,
+        "rest_url": config.rest_url,
+        "channels": list(config.all_channels),
+        "follow": list(follow),
+        "markets_at_start": sorted(markets),
+        "use_yes_price": None,  # not sent: Kalshi's default applies (kalshi-protocol.md 2.1)
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "durability": {
+            "flush_records": config.flush_records,
+            "flush_ms": config.flush_ms,
+            "fsync": config.fsync,
+            "fsync_ms": config.fsync_ms,
+            "rotate_ns": config.rotate_ns,
+            "rotate_bytes": config.rotate_bytes,
+        },
+    }

@@ -21,30 +21,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import signal
-import socket
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kcap import __version__
 from kcap.capture.backoff import Backoff, classify
 from kcap.capture.clock import Clock, SystemClock, clock_info
 from kcap.capture.compactor import Compactor
-from kcap.capture.config import RecordConfig
+from kcap.capture.config import RecordConfig, header_metadata
 from kcap.capture.discovery import Discovery, HttpClient
+from kcap.capture.envelope import peek
 from kcap.capture.recover import recover
 from kcap.capture.rotate import RotationPolicy
-from kcap.capture.session import Note, Output, Send, Session, peek
+from kcap.capture.session import Note, Output, Send, Session
 from kcap.capture.signing import WS_PATH, auth_headers, key_file_warning, load_private_key
 from kcap.capture.status import StatusSnapshot, StatusView
+from kcap.capture.telemetry import RateMeter, RecordResult, log_note, stats_info, status_snapshot
 from kcap.capture.transport import RecordingConnection, open_connection
-from kcap.capture.writer import CaptureWriter, Conn
+from kcap.capture.writer import CaptureWriter, Conn, write_error
 from kcap.errors import (
     AuthRejectedError,
     CaptureWriteError,
@@ -61,26 +58,6 @@ Connector = Callable[[str, dict[str, str]], Awaitable[RecordingConnection]]
 
 REDISCOVER_SECS = 1800.0
 """How often followed series and events are looked up again (besides every reconnect)."""
-
-
-@dataclass
-class RecordResult:
-    """What a recording did."""
-
-    session: str
-    files: list[Path] = field(default_factory=list)
-    records: int = 0
-    bytes: int = 0
-    dropped: int = 0
-    connections: int = 0
-    reconnects: int = 0
-    gaps: int = 0
-    resnapshots: int = 0
-    errors: int = 0
-    types: Counter[str] = field(default_factory=Counter)
-    markets: list[str] = field(default_factory=list)
-    compacted: list[Path] = field(default_factory=list)
-    compaction_failures: list[tuple[Path, str]] = field(default_factory=list)
 
 
 class Recorder:
@@ -149,7 +126,7 @@ class Recorder:
         self._reconnect_reason = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started_mono = 0
-        self._rate = (0, 0)
+        self._rate = RateMeter()
         self._last_discovery_mono = 0
 
     # -- control ------------------------------------------------------------------------------
@@ -256,26 +233,7 @@ class Recorder:
 
     def _start_writer(self) -> None:
         config = self.config
-        self.writer.metadata = {
-            "kcap_version": __version__,
-            "env": config.env,
-            "url": config.ws_url,
-            "rest_url": config.rest_url,
-            "channels": list(config.all_channels),
-            "follow": list(self.follow),
-            "markets_at_start": sorted(self.markets),
-            "use_yes_price": None,  # not sent: Kalshi's default applies
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "durability": {
-                "flush_records": config.flush_records,
-                "flush_ms": config.flush_ms,
-                "fsync": config.fsync,
-                "fsync_ms": config.fsync_ms,
-                "rotate_ns": config.rotate_ns,
-                "rotate_bytes": config.rotate_bytes,
-            },
-        }
+        self.writer.metadata = header_metadata(config, self.follow, self.markets)
         now, mono = self.clock.wall_ns(), self.clock.mono_ns()
         self.writer.start(now, mono)
         self.writer.record(CLOCK, self.writer.control, now, mono, info=clock_info(self.clock))
@@ -452,7 +410,7 @@ class Recorder:
                 outgoing.put_nowait(out.data)
             elif isinstance(out, Note):
                 self.writer.record(out.kind, conn, recv_ns, mono_ns, info=out.info)
-                _log_note(out)
+                log_note(out)
             else:
                 self._reconnect_reason = out.reason
                 self._reconnect.set()
@@ -496,53 +454,22 @@ class Recorder:
         writer.record(CLOCK, control, now, mono, info=clock_info(self.clock))
 
     def _stats_info(self, mono: int) -> dict[str, Any]:
-        writer = self.writer
         session = self.session
-        p50, p99 = writer.latency.percentile_ns(0.5), writer.latency.percentile_ns(0.99)
-        return {
-            "records": writer.records,
-            "bytes": writer.queued_bytes,
-            "dropped": writer.dropped,
-            "queue_depth": writer.queue_depth,
-            "writer_lag_ns": writer.lag_ns(mono),
-            "write_p50_ns": p50,
-            "write_p99_ns": p99,
-            "files": writer.files,
-            "connections": self.result.connections,
-            "reconnects": self.result.reconnects,
-            "markets": len(session.markets) if session else len(self.markets),
-            "gaps": self.result.gaps + (session.gaps if session else 0),
-        }
+        markets = len(session.markets) if session else len(self.markets)
+        return stats_info(self.writer, self.result, session, markets, mono)
 
     def snapshot(self, mono: int) -> StatusSnapshot:
         """The status line's content now."""
-        writer, session, result = self.writer, self.session, self.result
-        last_mono, last_records = self._rate
-        rate = 0.0
-        if last_mono and mono > last_mono:
-            rate = (writer.records - last_records) / ((mono - last_mono) / 1e9)
-        if not last_mono or mono - last_mono >= 1_000_000_000:
-            self._rate = (mono, writer.records)
-        live = session if self._live is not None else None
-        types = result.types + (live.counts if live else Counter())
-        p99 = writer.latency.percentile_ns(0.99)
-        return StatusSnapshot(
-            state=self.state,
-            elapsed_secs=(mono - self._started_mono) / 1e9,
-            records=writer.records,
-            records_per_sec=rate,
-            bytes_written=writer.queued_bytes,
-            types=dict(types),
-            markets=len(session.markets) if session else len(self.markets),
-            gaps=result.gaps + (live.gaps if live else 0),
-            resnapshots=result.resnapshots + (live.resnapshots if live else 0),
-            reconnects=result.reconnects,
-            errors=result.errors + (live.errors if live else 0),
-            last_error=live.last_error if live else None,
-            dropped=writer.dropped,
-            lag_ms=writer.lag_ns(mono) / 1e6,
-            write_p99_ms=None if p99 is None else p99 / 1e6,
-            file=writer.current_path.name if writer.current_path else None,
+        session = self.session
+        return status_snapshot(
+            self.state,
+            (mono - self._started_mono) / 1e9,
+            self.writer,
+            self.result,
+            session if self._live is not None else None,
+            len(session.markets) if session else len(self.markets),
+            self._rate.per_sec(self.writer.records, mono),
+            mono,
         )
 
     # -- endings ------------------------------------------------------------------------------
@@ -609,43 +536,4 @@ class Recorder:
     def _write_error_message(self) -> CaptureWriteError:
         assert self._write_error is not None
         exc, sealed = self._write_error
-        reason = f"{exc.strerror} (errno {exc.errno})" if isinstance(exc, OSError) else str(exc)
-        where = str(self.writer.current_path or sealed)
-        kept = f"every record up to the error is sealed in {sealed}; " if sealed else ""
-        return CaptureWriteError(
-            f"cannot write {where}: {reason}. {kept}files closed before are intact. "
-            "Free disk space (or raise the file size limit) and run kcap record again.",
-            path=where,
-            records=self.writer.records,
-        )
-
-
-def _log_note(note: Note) -> None:
-    info = note.info
-    if note.kind == "gap":
-        log.warning(
-            "seq %s on sid %s (%s): expected %s, got %s; %d books stale until a new snapshot",
-            info.get("reason"),
-            info.get("sid"),
-            info.get("channel"),
-            info.get("expected"),
-            info.get("received"),
-            len(info.get("markets", ())),
-        )
-    elif note.kind == "error":
-        log.warning(
-            "Kalshi error %s: %s (command %s id %s)",
-            info.get("code"),
-            info.get("message"),
-            info.get("cmd"),
-            info.get("id"),
-        )
-    elif note.kind == "resnapshot":
-        log.info(
-            "resnapshot sid %s by %s: %d markets",
-            info.get("sid"),
-            info.get("method"),
-            len(info.get("markets", ())),
-        )
-    else:
-        log.debug("%s %s", note.kind, info)
+        return write_error(exc, self.writer.current_path or sealed, sealed, self.writer.records)

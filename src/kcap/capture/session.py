@@ -42,6 +42,7 @@ from typing import Any, Final
 import msgspec
 
 from kcap.capture.config import MARKET_CHANNELS
+from kcap.capture.envelope import Envelope, peek
 from kcap.schemas import wire
 from kcap.schemas.record import ERROR, GAP, RESNAPSHOT, SUBSCRIPTION
 
@@ -134,47 +135,7 @@ class _Pending:
     action: str | None = None
 
 
-class Envelope(msgspec.Struct, gc=False):
-    """The envelope of a frame: ``type``, ``sid``, ``seq`` and the command ``id`` (the payload
-    is skipped, unparsed)."""
-
-    type: str = ""
-    sid: int | None = None
-    seq: int | None = None
-    id: int | None = None
-
-
-_decode_envelope = msgspec.json.Decoder(Envelope).decode
-_raw_decode = msgspec.json.Decoder(msgspec.Raw).decode
 _encode = msgspec.json.encode
-_BLANK = (0x20, 0x09)
-
-
-def peek(data: bytes) -> tuple[Envelope | None, bool]:
-    """One JSON pass over a frame: its envelope, and whether it can be spliced verbatim.
-
-    Returns:
-        ``(envelope, spliceable)``: the envelope, or None when the frame is not a JSON object
-        with envelope fields of the right types; ``spliceable`` is True when the frame is one
-        valid JSON value with no line break and no space around it (the rule of
-        :func:`kcap.schemas.record.encode_record`). Never raises.
-    """
-    try:
-        env: Envelope | None = _decode_envelope(data)
-    except msgspec.ValidationError:
-        # valid JSON so far but the wrong shape: whether the rest is valid is not known yet
-        env = None
-        try:
-            valid = len(_raw_decode(data)) == len(data)
-        except msgspec.DecodeError:
-            valid = False
-        if not valid:
-            return None, False
-    except msgspec.DecodeError:
-        return None, False
-    if data.find(b"\n") >= 0 or data.find(b"\r") >= 0 or data[0] in _BLANK or data[-1] in _BLANK:
-        return env, False
-    return env, True
 
 
 class Session:

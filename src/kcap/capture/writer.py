@@ -32,6 +32,7 @@ import msgspec
 
 from kcap.capture.rotate import JSONL, PART, RotationPolicy, part_path
 from kcap.capture.writer_io import OpenFile, RecordQueue, Stop, WriterIO
+from kcap.errors import CaptureWriteError
 from kcap.schemas.record import ERROR, FRAME, HEADER, encode_record, header_info
 
 log = logging.getLogger(__name__)
@@ -413,3 +414,17 @@ class CaptureWriter:
         }
         line = encode_record(ERROR, self.control.id, self.control.rec, now_ns, mono_ns, info=info)
         self._put(self.control, line, now_ns, mono_ns)
+
+
+def write_error(
+    exc: BaseException, path: Path | None, sealed: Path | None, records: int
+) -> CaptureWriteError:
+    """The error ``kcap record`` stops with when the writer failed (disk full, size limit)."""
+    reason = f"{exc.strerror} (errno {exc.errno})" if isinstance(exc, OSError) else str(exc)
+    kept = f"every record up to the error is sealed in {sealed}; " if sealed else ""
+    return CaptureWriteError(
+        f"cannot write {path}: {reason}. {kept}files closed before are intact. "
+        "Free disk space (or raise the file size limit) and run kcap record again.",
+        path=str(path),
+        records=records,
+    )
