@@ -87,23 +87,27 @@ def lines(path: Path) -> int:
     return path.read_bytes().count(b"\n")
 
 
+def young_part(out: Path) -> bool:
+    """An open file holds 20+ records and was opened under half a second ago."""
+    for path in out.rglob("*.jsonl.part"):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # sealed meanwhile
+            continue
+        if data.count(b"\n") > 20:
+            opened_ns = json.loads(data[: data.index(b"\n")])["recv_ns"]
+            return time.time_ns() - opened_ns < 500_000_000
+    return False
+
+
 async def test_kill_9_then_restart_repairs_and_damages_nothing(
     tmp_path: Path, key_file: Path, served: KalshiServer
 ) -> None:
     out = tmp_path / "captures"
     async with served as server:
-        proc = await start_recorder(server.url, out, key_file, "--rotate", "64KB", "--keep-jsonl")
-        try:  # kill mid-file: 20+ records in, far from the next rotation
-            await until(
-                lambda: (
-                    len(list(out.rglob("*.jsonl"))) >= 2
-                    and any(
-                        lines(p) > 20 and p.stat().st_size < 24_000
-                        for p in out.rglob("*.jsonl.part")
-                    )
-                ),
-                timeout_secs=30,
-            )
+        proc = await start_recorder(server.url, out, key_file, "--rotate", "1s", "--keep-jsonl")
+        try:  # kill mid-file: 20+ records in, well before the next (time) rotation
+            await until(lambda: len(list(out.rglob("*.jsonl"))) >= 2 and young_part(out), 30)
         finally:
             proc.kill()  # SIGKILL: no cleanup at all
             killed_ns = time.time_ns()

@@ -91,7 +91,7 @@ async def run_until(recorder: Recorder, condition: Any, timeout_secs: float = 15
 
 def frames_of(recorder: Recorder) -> int:
     session = recorder.session
-    return 0 if session is None else session.counts["orderbook_delta"]
+    return 0 if session is None else session.counts.get("orderbook_delta", 0)
 
 
 async def test_round_trip_books_equal_at_every_step(

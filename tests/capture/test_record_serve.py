@@ -342,3 +342,75 @@ def test_401_through_the_cli_exits_1_with_a_clear_message(
     assert "kcap: " in result.output and "refused the API key: HTTP 401" in result.output
     assert "check --key-id" in result.output
     assert "SIGNATURE" not in result.output
+
+
+class OnlyFirstMarket:
+    """REST discovery that knows only the first market (kcap serve lists every market of its
+    capture as open from the start, so the lifecycle path needs discovery to miss one)."""
+
+    def __init__(self, ticker: str) -> None:
+        self.ticker = ticker
+
+    def get(self, url: str, headers: dict[str, str], timeout_secs: float) -> tuple[int, bytes]:
+        return 200, wire_json({"markets": [{"ticker": self.ticker}], "cursor": ""}).encode()
+
+
+async def test_new_market_of_a_followed_series_is_added_while_running(
+    tmp_path: Path, key_file: Path, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    from frames import delta, snapshot
+    from serve_captures import lifecycle, write_records
+
+    first, new = "KXHIGHNY-25DEC20-B38.5", "KXHIGHNY-25DEC21-B40.5"
+    records: list[tuple[str, bytes | None]] = [
+        ("frame", snapshot(first, [["0.3000", "10.00"]], [["0.5000", "4.50"]], seq=1))
+    ]
+    records += [("frame", delta(first, "yes", "0.3100", "1.00", seq=2 + i)) for i in range(200)]
+    records += [("frame", lifecycle(new, "created", open_ts=1766170000, close_ts=1766300000))]
+    records += [("frame", snapshot(new, [["0.2000", "3.00"]], [], sid=3, seq=1))]
+    for i in range(2000):
+        market, sid, seq = (new, 3, 2 + i // 2) if i % 2 else (first, 1, 202 + i // 2)
+        records.append(("frame", delta(market, "yes", "0.2100", "1.00", sid=sid, seq=seq)))
+    capture = write_records(tmp_path / "capture.jsonl", records, step_ns=1_000_000)
+    config = replace(serve_config(capture, rsa_key), paths=[capture])
+    out = tmp_path / "out"
+    async with KalshiServer(config) as server:
+        recorder = Recorder(
+            record_config(server, out, key_file, events=(), series=("KXHIGHNY",)),
+            http=OnlyFirstMarket(first),
+        )
+        task = asyncio.create_task(recorder.run())
+        await until(lambda: recorder.session is not None and len(recorder.session.subs) >= 3)
+        reference = await Reference.open(server, rsa_key, [first, new])
+        server.start_feed()
+
+        def whole() -> bool:
+            session = recorder.session
+            if session is None or new not in session.markets:
+                return False
+            books = [s for s in session.subs.values() if s.channel == "orderbook_delta"]
+            return bool(books) and books[0].valid == {first, new}
+
+        await until(lambda: whole() or task.done(), 30)
+        await until(lambda: caught_up(server, reference.ws.local_address, len(reference.frames)))
+        ws = recorder.connection
+        await until(
+            lambda: caught_up(server, ws.local_address, sum(recorder.session.counts.values()))  # type: ignore[union-attr]
+        )
+        recorder.request_stop()
+        result = await asyncio.wait_for(task, 60)
+        await reference.close()
+    assert new in result.markets
+    records_ = recorded_records(out)
+    added = [
+        info
+        for kind, info in records_
+        if kind == "subscription" and info and info.get("action") == "add_markets"
+    ]
+    assert added and added[-1]["markets"] == [first, new]
+    sent = [f for c, f in recorded_frames(out) if b'"market_lifecycle_v2"' in f]
+    assert sent, "the lifecycle frame announcing the new market is in the capture"
+    assert (
+        book_digests(recorded_frames(out))[-1]
+        == book_digests([("ref", f) for f in reference.frames])[-1]
+    )

@@ -52,4 +52,5 @@ def peek(data: bytes) -> tuple[Envelope | None, bool]:
         splice = data[0] not in _BLANK and data[-1] not in _BLANK
     else:  # an object: no space around it exactly when it starts with { and ends with }
         splice = data[0] == 0x7B and data[-1] == 0x7D
-    return env, splice and data.find(b"\n") < 0 and data.find(b"\r") < 0
+    # no line feed (10), no carriage return (13): ``int in bytes`` is a bare memchr, the fastest
+    return env, splice and 10 not in data and 13 not in data

@@ -34,7 +34,6 @@ Kalshi rules implemented here (kalshi-protocol.md sections 2-3):
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -174,7 +173,7 @@ class Session:
         self.ack_timeout_ns = ack_timeout_ns
         self.max_breaks_recovering = max_breaks_recovering
         self.subs: dict[int, Subscription] = {}
-        self.counts: Counter[str] = Counter()
+        self.counts: dict[str, int] = {}  # frames by type (a plain dict: the hot path)
         self.gaps = 0
         self.errors = 0
         self.resnapshots = 0
@@ -218,7 +217,7 @@ class Session:
     def receive_envelope(self, env: Envelope | None, data: bytes, now_ns: int) -> list[Output]:
         """:meth:`receive` for a frame whose envelope was already decoded by :func:`peek`."""
         if env is None:
-            self.counts["malformed"] += 1
+            self.counts["malformed"] = self.counts.get("malformed", 0) + 1
             return []
         kind = env.type
         counts = self.counts

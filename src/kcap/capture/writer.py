@@ -63,7 +63,7 @@ def stamp_segment(recv_ns: int, mono_ns: int) -> bytes:
 def spliceable(data: bytes) -> bool:
     """True when ``data`` is one JSON value with no surrounding space and no line break (the
     rule of :func:`kcap.schemas.record.encode_record` for splicing a frame verbatim)."""
-    if data.find(b"\n") >= 0 or data.find(b"\r") >= 0:  # find() beats ``in`` on bytes
+    if 10 in data or 13 in data:  # a line feed or carriage return (``int in bytes``: memchr)
         return False
     try:
         return len(_raw_decode(data)) == len(data)
