@@ -307,7 +307,9 @@ def serve(paths: tuple[str, ...], from_: str | None, to: str | None, **options: 
 @click.option("--no-compact", is_flag=True, help="Leave sealed JSONL files as they are.")
 @click.option("--duration", default=None, help="Stop by itself after this long (e.g. 8h).")
 @click.option(
-    "--status/--no-status", default=None, help="Live status line (default: on a terminal)."
+    "--status/--no-status",
+    default=None,
+    help="Live status line (default on; a log line a minute when stderr is not a terminal).",
 )
 @click.option("--verbose", "-v", count=True, help="More log output (-vv: debug).")
 def record(

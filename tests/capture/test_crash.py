@@ -83,10 +83,6 @@ def digests(paths: list[Path]) -> dict[Path, str]:
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
-def lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n")
-
-
 def young_part(out: Path) -> bool:
     """An open file holds 20+ records and was opened under half a second ago."""
     for path in out.rglob("*.jsonl.part"):

@@ -198,3 +198,16 @@ def test_verify_detects_a_parquet_that_does_not_match(tmp_path: Path) -> None:
     b.write_bytes(b"".join(scenario_records()[:-1]))
     with pytest.raises(CaptureFormatError, match="does not match"):
         verify_parquet(b, tmp_path / "kcap-l.parquet")
+
+
+def test_a_jsonl_left_beside_its_manifest_is_listed_only_when_it_should_go(
+    tmp_path: Path,
+) -> None:
+    jsonl = tmp_path / DAY / "kcap-n.jsonl"
+    jsonl.parent.mkdir(parents=True)
+    jsonl.write_bytes(b"".join(scenario_records()))
+    finalize(jsonl, keep_jsonl=True)  # as if the process died before deleting the JSONL
+    assert recover(tmp_path).to_finalize == []
+    assert recover(tmp_path, drop_kept_jsonl=True).to_finalize == [jsonl]
+    finalize(jsonl, keep_jsonl=False)
+    assert not jsonl.exists() and (tmp_path / DAY / "kcap-n.parquet").exists()

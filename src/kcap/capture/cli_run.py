@@ -118,7 +118,7 @@ def build_config(options: RecordOptions) -> RecordConfig:
         keep_jsonl=options.keep_jsonl,
         compact="process" if options.compact else "off",
         duration_secs=None if duration is None else parse_duration_ns(duration, "--duration") / 1e9,
-        status=options.status if options.status is not None else sys.stderr.isatty(),
+        status=options.status is not False,
     )
 
 

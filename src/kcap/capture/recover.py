@@ -155,9 +155,14 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def recover(out_dir: Path) -> Recovery:
+def recover(out_dir: Path, *, drop_kept_jsonl: bool = False) -> Recovery:
     """Seal every leftover ``.jsonl.part`` under ``out_dir`` and list sealed captures that have
     no manifest yet (oldest first).
+
+    Args:
+        out_dir: the capture root.
+        drop_kept_jsonl: also list ``.jsonl`` files that have a manifest (a crash between the
+            manifest and the deletion of the JSONL): finalizing them again only deletes them.
 
     Raises:
         OSError: a file cannot be read or repaired (nothing is deleted then).
@@ -172,6 +177,6 @@ def recover(out_dir: Path) -> Recovery:
         else:
             result.repairs.append(repair)
     for jsonl in sorted(out_dir.rglob("*" + JSONL)):
-        if not sibling(jsonl, MANIFEST).exists():
+        if drop_kept_jsonl or not sibling(jsonl, MANIFEST).exists():
             result.to_finalize.append(jsonl)
     return result

@@ -180,7 +180,9 @@ class Recorder:
     # -- phases -------------------------------------------------------------------------------
 
     async def _recover(self) -> None:
-        found = await asyncio.to_thread(recover, self.config.out_dir)
+        found = await asyncio.to_thread(
+            recover, self.config.out_dir, drop_kept_jsonl=not self.config.keep_jsonl
+        )
         for repair in found.repairs:
             if repair.cut_bytes:
                 log.warning(
@@ -338,7 +340,7 @@ class Recorder:
         self._account(session)
         info = {"code": ws.close_code, "reason": ws.close_reason, "cause": cause, "error": error}
         writer.record(DISCONNECT, conn, clock.wall_ns(), clock.mono_ns(), info=info)
-        if cause != "shutdown":
+        if not self.stopping:
             log.warning("disconnected (%s%s); reconnecting", cause, f": {error}" if error else "")
         if ws.sink_error is not None:
             raise ws.sink_error
