@@ -150,7 +150,7 @@ async def test_full_disk_is_a_clear_error_and_closed_files_stay_intact(
     async with served as server:
         first = await start_recorder(server.url, out, key_file, "--rotate", "16KB", "--keep-jsonl")
         await until(lambda: len(list(out.rglob("*.jsonl"))) >= 2, timeout_secs=30)
-        first.send_signal(signal.SIGTERM)
+        first.send_signal(signal.SIGINT)  # Ctrl-C: the same clean stop as SIGTERM
         _, stderr = await asyncio.wait_for(first.communicate(), 60)
         assert first.returncode == 0, stderr.decode()
         closed = sorted(out.rglob("*.jsonl")) + sorted(out.rglob("*.parquet"))
