@@ -46,13 +46,14 @@ def capture_files(paths: list[str]) -> list[Path]:
     return expand_paths(sample.capture_paths())
 
 
-def serve_command(files: list[Path]) -> list[str]:
+def serve_command(paths: list[str]) -> list[str]:
+    """The server's command line: ``kcap serve`` itself (no paths: it serves the sample)."""
     return [
         sys.executable,
         "-m",
         "kcap.cli",
         "serve",
-        *map(str, files),
+        *paths,
         "--no-auth",
         "--port",
         "0",
@@ -116,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
 
     files = capture_files(args.paths)
-    command = serve_command(files)
+    command = serve_command(args.paths)
     served = [asyncio.run(served_rate(command, args.quiet)) for _ in range(args.repeat)]
     frames, secs = max(served, key=lambda fs: fs[0] / fs[1])
     records, read_secs = min((read_rate(files) for _ in range(args.repeat)), key=lambda rs: rs[1])
@@ -129,7 +130,7 @@ def main() -> None:
     print(f"  read from disk (baseline)            {read_rps:>12,.0f} records/s")
     print(f"  ratio served / read                  {serve_fps / read_rps:>12.3f}")
     print("server: " + shlex.join(["kcap", *command[3:]]))
-    print("command: python bench/serve.py " + shlex.join(args.paths))
+    print(("command: python bench/serve.py " + shlex.join(args.paths)).rstrip())
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ bugs keep their traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -31,6 +32,12 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="kcap")
 def main() -> None:
     """Record Kalshi WebSocket market data, replay it, train agents on it offline."""
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        # mimalloc keeps ~100 MB more resident for kcap's access pattern, and is not faster
+        # (bench/replay.py); a user's explicit choice wins.
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def parse_time_ns(text: str | None, option: str) -> int | None:

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from kcap.book import OrderBook
+from kcap.book import Level, OrderBook
 from kcap.fixedpoint import ONE_CONTRACT_CX, ONE_DOLLAR_CC
 from kcap.replay.player import ReplayResult
 
@@ -40,7 +40,10 @@ def _price(price: int | None) -> str:
 def _size(size: int | None) -> str:
     if size is None:
         return ""
-    return f"{size / ONE_CONTRACT_CX:,.2f}".rstrip("0").rstrip(".")
+    contracts = size / ONE_CONTRACT_CX
+    if contracts >= 1000:
+        return f"{contracts / 1000:,.1f}k"
+    return f"{contracts:,.2f}".rstrip("0").rstrip(".")
 
 
 def _span(ns: int) -> str:
@@ -55,7 +58,7 @@ def _span(ns: int) -> str:
 class LiveBooks:
     """A live table of the most recently changed books, refreshed at most 5 times a second."""
 
-    def __init__(self, console: Console, *, rows: int = 20, speed_text: str = "") -> None:
+    def __init__(self, console: Console, *, rows: int = 12, speed_text: str = "") -> None:
         self.console = console
         self.rows = rows
         self.speed_text = speed_text
@@ -90,15 +93,13 @@ class LiveBooks:
             title=f"kcap replay {self.speed_text}  {utc_text(self._now_ns or None)} UTC  "
             f"{self._records:,} records",
             title_justify="left",
-            expand=False,
         )
         table.add_column("market", no_wrap=True)
-        table.add_column("state")
-        for col in ("YES bid", "size", "YES ask", "size", "spread", "updated"):
-            table.add_column(col, justify="right")
+        table.add_column("book", no_wrap=True, min_width=7)
+        for col in ("YES bid", "YES ask", "spread", "changed"):
+            table.add_column(col, justify="right", no_wrap=True)
         latest = sorted(self._books.values(), key=lambda bt: bt[1])[-self.rows :]
-        recent = sorted(latest, key=lambda bt: bt[0].market_ticker)
-        for book, changed_ns in recent:
+        for book, changed_ns in sorted(latest, key=lambda bt: bt[0].market_ticker):
             top = book.top()
             spread = (
                 _price(top.yes_ask.price_cc - top.yes_bid.price_cc)
@@ -108,18 +109,22 @@ class LiveBooks:
             state = Text("valid", "green") if book.valid else Text("stale", "red")
             if book.is_crossed():
                 state = Text("crossed", "yellow")
-            age = _span(max(0, self._now_ns - changed_ns))
             table.add_row(
                 book.market_ticker,
                 state,
-                _price(top.yes_bid.price_cc if top.yes_bid else None),
-                _size(top.yes_bid.size_cx if top.yes_bid else None),
-                _price(top.yes_ask.price_cc if top.yes_ask else None),
-                _size(top.yes_ask.size_cx if top.yes_ask else None),
+                _quote(top.yes_bid),
+                _quote(top.yes_ask),
                 spread,
-                age,
+                _span(max(0, self._now_ns - changed_ns)) + " ago",
             )
         return table
+
+
+def _quote(level: Level | None) -> str:
+    """``38¢ ×1,000`` (price, size in contracts), or ``-`` for an empty side."""
+    if level is None:
+        return "-"
+    return f"{_price(level.price_cc)} ×{_size(level.size_cx)}"
 
 
 def progress_bar(console: Console, total: int | None) -> tuple[Progress, Any]:

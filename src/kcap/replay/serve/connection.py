@@ -117,7 +117,7 @@ class Connection:
                 self.room.clear()
                 self.on_full(self)
 
-    def _mark_closed(self) -> None:
+    def mark_closed(self) -> None:
         self.closed = True
         self.outbox.clear()
         self.room.set()
@@ -169,7 +169,7 @@ class Connection:
         except ConnectionClosed:
             pass
         finally:
-            self._mark_closed()
+            self.mark_closed()
 
     async def _close(self, action: Close) -> None:
         log.info("connection %d: injected close %s", self.number, action.code or "abort")
@@ -189,7 +189,7 @@ class Connection:
                         await pong
                 except TimeoutError:
                     log.info("connection %d: no pong in %.1f s, dropped", self.number, timeout_secs)
-                    self._mark_closed()
+                    self.mark_closed()
                     await self.ws.close(HEARTBEAT_CLOSE_CODE, "heartbeat timeout")
                     return
                 self.pongs += 1

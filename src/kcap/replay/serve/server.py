@@ -201,7 +201,7 @@ class KalshiServer:
                 ping_interval=None,
                 close_timeout=cfg.close_timeout_secs,
                 compression=None,
-                max_size=1 << 20,
+                max_size=64 << 20,  # Kalshi accepts frames up to 64 MiB (section 1.5)
             )
         except OSError as exc:
             raise ServeError(
@@ -388,7 +388,7 @@ class KalshiServer:
         try:
             await conn.read(self._subscriptions_changed)
         finally:
-            conn._mark_closed()
+            conn.mark_closed()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
