@@ -211,6 +211,11 @@ class Recorder:
     async def _discover(self) -> set[str]:
         """Look followed series and events up; add what is new. Returns the new markets."""
         series, events = self.config.follow_series, self.config.events
+        log.info(
+            "looking up the open markets of %s through %s",
+            ", ".join((*series, *events)),
+            self.config.rest_url,
+        )
         task = asyncio.create_task(
             asyncio.to_thread(self.discovery.open_markets, series=series, events=events)
         )
@@ -220,7 +225,7 @@ class Recorder:
         finally:
             stop.cancel()
         if not task.done():
-            task.add_done_callback(lambda t: t.exception())  # abandoned at stop
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # abandoned
             return set()
         found = task.result()
         self._last_discovery_mono = self.clock.mono_ns()
