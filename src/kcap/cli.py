@@ -233,5 +233,162 @@ def serve(paths: tuple[str, ...], from_: str | None, to: str | None, **options: 
     run_serve(config, announce=announce)
 
 
+@main.command()
+@click.option(
+    "--key-id",
+    envvar="KALSHI_API_KEY_ID",
+    help="Kalshi API key id (env KALSHI_API_KEY_ID).",
+)
+@click.option(
+    "--private-key",
+    envvar="KALSHI_PRIVATE_KEY_PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="RSA private key file, PEM, unencrypted (env KALSHI_PRIVATE_KEY_PATH).",
+)
+@click.option(
+    "--env",
+    type=click.Choice(["prod", "demo"]),
+    default="demo",
+    show_default=True,
+    help="Kalshi environment.",
+)
+@click.option("--url", default=None, help="WebSocket URL instead of --env (e.g. kcap serve).")
+@click.option(
+    "--rest-url", default=None, help="REST base for discovery (default: matches the WS host)."
+)
+@click.option(
+    "--channels",
+    default="orderbook_delta,trade",
+    show_default=True,
+    help="Kalshi channel names, comma-separated.",
+)
+@click.option("--markets", multiple=True, help="Market tickers (repeat or comma-separate).")
+@click.option("--event", "events", multiple=True, help="Event tickers: their open markets.")
+@click.option(
+    "--series", multiple=True, help="Series tickers: open markets, and new ones as created."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("captures"),
+    show_default=True,
+    help="Capture root; files go to OUT/YYYY-MM-DD/ (UTC).",
+)
+@click.option(
+    "--rotate", default="1h", show_default=True, help="New file after: 15m, 1h, 512MB, 1h,512MB."
+)
+@click.option(
+    "--flush-records", default=1000, show_default=True, help="Write when this many are pending."
+)
+@click.option(
+    "--flush-ms", default=5.0, show_default=True, help="Write records at most this old (ms)."
+)
+@click.option(
+    "--fsync",
+    type=click.Choice(["always", "interval", "close"]),
+    default="interval",
+    show_default=True,
+    help="fsync after every write, every --fsync-ms, or only when a file is sealed.",
+)
+@click.option("--fsync-ms", default=1000.0, show_default=True, help="Interval of --fsync interval.")
+@click.option(
+    "--queue-size", default=250_000, show_default=True, help="Records between reader and writer."
+)
+@click.option(
+    "--idle-timeout", default="30s", show_default=True, help="Reconnect when nothing arrives."
+)
+@click.option(
+    "--ack-timeout", default="15s", show_default=True, help="Reconnect when a command hangs."
+)
+@click.option("--backoff-max", default="60s", show_default=True, help="Longest reconnect delay.")
+@click.option(
+    "--resnapshot",
+    type=click.Choice(["get_snapshot", "resubscribe"]),
+    default="get_snapshot",
+    show_default=True,
+    help="How a fresh snapshot is requested after a gap.",
+)
+@click.option(
+    "--keep-jsonl", is_flag=True, help="Keep each JSONL file next to its verified Parquet."
+)
+@click.option("--no-compact", is_flag=True, help="Leave sealed JSONL files as they are.")
+@click.option("--duration", default=None, help="Stop by itself after this long (e.g. 8h).")
+@click.option(
+    "--status/--no-status",
+    default=None,
+    help="Live status line (default on; a log line a minute when stderr is not a terminal).",
+)
+@click.option("--verbose", "-v", count=True, help="More log output (-vv: debug).")
+def record(
+    key_id: str | None,
+    private_key: Path | None,
+    env: str,
+    url: str | None,
+    rest_url: str | None,
+    channels: str,
+    markets: tuple[str, ...],
+    events: tuple[str, ...],
+    series: tuple[str, ...],
+    out: Path,
+    rotate: str,
+    flush_records: int,
+    flush_ms: float,
+    fsync: str,
+    fsync_ms: float,
+    queue_size: int,
+    idle_timeout: str,
+    ack_timeout: str,
+    backoff_max: str,
+    resnapshot: str,
+    keep_jsonl: bool,
+    no_compact: bool,
+    duration: str | None,
+    status: bool | None,
+    verbose: int,
+) -> None:
+    """Record Kalshi's WebSocket feed to OUT (default: daily-high weather markets of seven
+    cities). Every frame is written raw with its receive time; files rotate, are sealed and
+    compacted to Parquet. SIGINT / SIGTERM stop cleanly."""
+    from kcap.capture.cli_run import (
+        RecordOptions,
+        build_config,
+        run_record,
+        setup_logging,
+        summary,
+    )
+
+    options = RecordOptions(
+        key_id=key_id,
+        private_key=private_key,
+        env=env,
+        url=url,
+        rest_url=rest_url,
+        channels=channels,
+        markets=markets,
+        events=events,
+        series=series,
+        out=out,
+        rotate=rotate,
+        flush_records=flush_records,
+        flush_ms=flush_ms,
+        fsync=fsync,
+        fsync_ms=fsync_ms,
+        queue_size=queue_size,
+        idle_timeout=idle_timeout,
+        ack_timeout=ack_timeout,
+        backoff_max=backoff_max,
+        resnapshot=resnapshot,
+        keep_jsonl=keep_jsonl,
+        compact=not no_compact,
+        duration=duration,
+        status=status,
+    )
+    config = build_config(options)
+    console = Console(stderr=True)
+    setup_logging(console, verbose=verbose)
+    result = run_record(config, console)
+    click.echo(summary(result))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

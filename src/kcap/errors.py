@@ -8,9 +8,14 @@
     ├── FixedPointError            a price or size string that is not a valid fixed-point number
     ├── CaptureError               a capture file or directory problem
     │   ├── CaptureFormatError     a record or file kcap cannot read (damaged, wrong version)
-    │   └── CaptureNotFoundError   a path or glob that matches no capture
+    │   ├── CaptureNotFoundError   a path or glob that matches no capture
+    │   └── CaptureWriteError      the recorder cannot write its capture (disk full, size limit)
     ├── DataError                  an input data file (real data, forecasts, outcomes) is unusable
-    └── ServeError                 ``kcap serve`` cannot serve (the address cannot be listened on)
+    ├── ServeError                 ``kcap serve`` cannot serve (the address cannot be listened on)
+    └── RecordError                ``kcap record`` had to stop
+        ├── AuthRejectedError      Kalshi refused the API key (HTTP 401 / 403)
+        ├── ConnectFatalError      a connection error that retrying cannot fix (bad URL, 404)
+        └── DiscoveryError         market discovery through the REST API failed
 
 Errors that blame Kalshi (``Kalshi sent ...``) and errors that blame the caller
 (``expected ..., got ...``) say so in their message. Frames that fail to decode are
@@ -84,3 +89,60 @@ class ServeError(KcapError):
     Problems with the capture raise :class:`CaptureError`, with the public key
     :class:`CredentialsError`, with options :class:`UsageError`.
     """
+
+
+class CaptureWriteError(CaptureError):
+    """The recorder cannot write its capture (disk full, file size limit, I/O error).
+
+    Every file closed before the error is intact; the file being written is cut back to its
+    last whole record and sealed.
+
+    Attributes:
+        path: the file that could not be written.
+        records: records written to that file before the error.
+    """
+
+    def __init__(self, message: str, *, path: str, records: int) -> None:
+        self.path = path
+        self.records = records
+        super().__init__(message)
+
+
+class RecordError(KcapError):
+    """``kcap record`` had to stop (the capture written so far is sealed and intact)."""
+
+
+class AuthRejectedError(RecordError):
+    """Kalshi refused the API key: HTTP 401 or 403 on the WebSocket upgrade or a REST call.
+
+    Attributes:
+        status: the HTTP status code.
+        url: the URL that refused (never the key or the signature).
+    """
+
+    def __init__(self, status: int, url: str, detail: str = "") -> None:
+        self.status = status
+        self.url = url
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{url} refused the API key: HTTP {status}{extra}; check --key-id / KALSHI_API_KEY_ID "
+            "and --private-key / KALSHI_PRIVATE_KEY_PATH (a demo key does not work on prod, nor "
+            "the reverse), and that the machine's clock is right"
+        )
+
+
+class ConnectFatalError(RecordError):
+    """A connection failure that retrying cannot fix (bad URL, HTTP 404, unsupported scheme)."""
+
+
+class DiscoveryError(RecordError):
+    """Market discovery through Kalshi's REST API failed (bad answer, unknown series/event).
+
+    Attributes:
+        retryable: True when the API could not be reached (network, 429, 5xx): trying again
+            later may work; False for an answer that will not change (4xx, not JSON).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        self.retryable = retryable
+        super().__init__(message)
