@@ -4,6 +4,7 @@ literal rows, compared in full."""
 from __future__ import annotations
 
 from pathlib import Path
+from statistics import NormalDist
 
 import polars as pl
 import pytest
@@ -255,3 +256,33 @@ def test_bracket_table_refuses_unknown_strike_types() -> None:
     odd = MARKETS.with_columns(pl.lit("custom").alias("strike_type"))
     with pytest.raises(ValueError, match="found \\['custom'\\]"):
         analysis.bracket_table(odd)
+
+
+# ---------------------------------------------------------------------------------------------
+# forecast_distribution
+
+
+def test_forecast_distribution_uses_the_latest_known_forecast() -> None:
+    data = sample.directory()
+    brackets = analysis.bracket_table(data / "markets.csv")
+    event = "KXHIGHNY-25DEC06"
+    lead_1_known = 1_764_993_600 * S  # forecasts.csv: 39.7 F at lead 1, known from here
+    table = analysis.forecast_distribution(brackets, data / "forecasts.csv", lead_1_known)
+    ladder = table.filter(pl.col("event_ticker") == event)
+    assert (
+        ladder["market_ticker"].to_list()
+        == brackets.filter(pl.col("event_ticker") == event)["market_ticker"].to_list()
+    )
+    assert set(ladder["forecast_f"]) == {39.7} and set(ladder["lead_days"]) == {1}
+    assert set(ladder["sigma_f"]) == {2.72}
+    assert ladder["forecast_prob"].sum() == pytest.approx(1.0)  # the ladder covers every high
+    # "41-42°F" holds the highs that round into 41..42: Normal mass of [40.5, 42.5)
+    b415 = ladder.filter(pl.col("market_ticker") == f"{event}-B41.5")["forecast_prob"][0]
+    high = NormalDist(39.7, 2.72)
+    assert b415 == pytest.approx(high.cdf(42.5) - high.cdf(40.5))
+    # one nanosecond earlier only the lead-2 forecast (39.9 F) was known
+    before = analysis.forecast_distribution(brackets, data / "forecasts.csv", lead_1_known - 1)
+    assert set(before.filter(pl.col("event_ticker") == event)["lead_days"]) == {2}
+    # events whose forecasts are not known yet get nulls, not a guess
+    later_event = before.filter(pl.col("event_ticker") == "KXHIGHNY-26JAN02")
+    assert later_event["forecast_prob"].null_count() == later_event.height == 6

@@ -11,6 +11,8 @@ edge of the package, where floats are allowed (the books stay exact integers).
 * :func:`bracket_sums` - per event and time, the sums of the brackets' YES bids, asks and mids
   (a complete set of brackets pays exactly $1, so fair prices sum to $1).
 * :func:`implied_distribution` - each bracket's market-implied probability at a time.
+* :func:`forecast_distribution` - each bracket's probability under the latest known forecast
+  (the environment's forecast model, :mod:`kcap.envs.features`).
 * :func:`depth_levels` - one row per price level of one market's ladders (for a heatmap).
 * :func:`stale_span_table`, :func:`quiet_stretches` - when a book was not trustworthy, and
   when a capture received nothing for a while.
@@ -26,15 +28,19 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
 from kcap.book import OrderBook
+from kcap.envs.data import Bracket, forecast_index, read_forecasts
+from kcap.envs.features import FORECAST_SIGMA_F, bracket_probabilities, sigma_for
 from kcap.fixedpoint import ONE_CONTRACT_CX, ONE_DOLLAR_CC
 from kcap.replay.emit import BookEmitter
 from kcap.replay.player import MarketFilter, Player, ReplayConfig, ReplayResult
@@ -296,6 +302,66 @@ def implied_distribution(top: pl.DataFrame, at_ns: int) -> pl.DataFrame:
         "event_ticker", "market_ticker", "time", "yes_bid", "yes_ask", "mid",
         (pl.col("mid") / pl.col("mid").sum().over("event_ticker")).alias("implied_prob"),
     ).sort("event_ticker", "market_ticker")  # fmt: skip
+
+
+def forecast_distribution(
+    brackets: pl.DataFrame,
+    forecasts: str | Path,
+    at_ns: int,
+    *,
+    sigma_f: Mapping[int, float] = FORECAST_SIGMA_F,
+) -> pl.DataFrame:
+    """Each bracket's probability under the latest forecast known at ``at_ns``.
+
+    The model is the environment's (:mod:`kcap.envs.features`): the day's high is
+    ``Normal(forecast, sigma(lead))``, settled in whole degrees. A forecast counts from its
+    ``known_from_ns`` on, never before (no look-ahead).
+
+    Args:
+        brackets: rows from :func:`bracket_table` (any events).
+        forecasts: a ``forecasts.csv`` (:mod:`kcap.envs.data` format).
+        at_ns: the time, Unix ns.
+        sigma_f: sigma of the high around the forecast by lead (days), degrees F.
+
+    Returns:
+        Columns ``market_ticker``, ``event_ticker``, ``forecast_f``, ``lead_days``,
+        ``sigma_f`` and ``forecast_prob`` (all null for an event without a known forecast), in
+        the order of ``brackets``.
+
+    Raises:
+        DataError: a malformed forecasts file.
+    """
+    known = read_forecasts(forecasts)
+    rows: list[dict[str, object]] = []
+    for (event,), ladder in brackets.group_by("event_ticker", maintain_order=True):
+        series = known.get(str(event))
+        i = int(forecast_index(series, np.array([at_ns], dtype=np.int64))[0])
+        tickers = ladder["market_ticker"].to_list()
+        if series is None or i < 0:
+            rows += [{"market_ticker": t, "event_ticker": event} for t in tickers]
+            continue
+        value, lead = float(series.value_f[i]), int(series.lead_days[i])
+        sigma = sigma_for(lead, sigma_f)
+        shapes = tuple(
+            Bracket(t, kind, _fraction(lo), _fraction(hi))
+            for t, kind, lo, hi in ladder.select(
+                "market_ticker", "strike_type", "floor_strike", "cap_strike"
+            ).iter_rows()
+        )
+        for t, prob in zip(tickers, bracket_probabilities(shapes, value, sigma), strict=True):
+            rows.append(
+                {"market_ticker": t, "event_ticker": event, "forecast_f": value,
+                 "lead_days": lead, "sigma_f": sigma, "forecast_prob": prob}
+            )  # fmt: skip
+    schema = {
+        "market_ticker": pl.String, "event_ticker": pl.String, "forecast_f": pl.Float64,
+        "lead_days": pl.Int64, "sigma_f": pl.Float64, "forecast_prob": pl.Float64,
+    }  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _fraction(value: float | None) -> Fraction | None:
+    return None if value is None else Fraction(str(value))
 
 
 def depth_levels(books: pl.DataFrame, market_ticker: str, *, zone: str = ZONE) -> pl.DataFrame:
