@@ -81,11 +81,11 @@ def test_hand_computed_episode() -> None:
     assert infos[180]["fees_cc"] == 2_100 and infos[180]["cash_cc"] == 940_200
     last = infos[step - 1]
     assert terminated and not truncated
-    assert last["outcome"] == 42.0 and last["payout_cc"] == 150_000
+    assert last["outcome_f"] == 42.0 and last["payout_cc"] == 150_000
     assert last["cash_cc"] == 1_090_200 and last["total_fees_cc"] == 7_400
-    assert last["pnl"] == 9.02
+    assert last["pnl_dollars"] == 9.02
     assert round(sum(rewards), 9) == 9.02  # the rewards add up to the P&L
     # realized P&L once everything is settled: the same $9.02
-    assert round(last["realized_pnl"], 9) == 9.02
+    assert round(last["realized_pnl_dollars"], 9) == 9.02
     # the close: 04:59Z on Dec 7, 1019 steps of 60 s from 12:00Z (the last one shorter)
     assert step == 1_019 and last["time_ns"] == T0 + (16 * 3_600 + 59 * 60) * S

@@ -47,7 +47,7 @@ def test_ppo_with_the_outcome_leaked_beats_doing_nothing() -> None:
             action, _ = model.predict(obs, deterministic=True)
             obs, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated
-        learned.append(info["pnl"])
+        learned.append(info["pnl_dollars"])
         nothing.append(run_episode(base, DoNothing(), event).pnl)
     assert nothing == [0.0] * len(nothing)
     assert np.mean(learned) > 1.5, learned  # dollars an event; doing nothing makes 0

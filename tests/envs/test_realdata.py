@@ -46,7 +46,7 @@ def test_env_on_rest_books(rest_dataset: Path) -> None:
         obs, _, terminated, truncated, info = env.step(actions[i % 50])
         i += 1
         done = terminated or truncated
-    assert terminated and info["outcome"] == 81.0
+    assert terminated and info["outcome_f"] == 81.0
     _, _ = env.reset(options={"event": "KXHIGHNY-26JUL18"})  # no outcome in the data
     done = False
     while not done:

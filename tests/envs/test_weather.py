@@ -15,7 +15,7 @@ from gymnasium.utils.env_checker import check_env
 from conftest import SAMPLE_EVENT, make_env, run_episode
 from kcap import sample
 from kcap.envs.weather import BUY_NO, BUY_YES, FLATTEN, KalshiWeatherEnv
-from kcap.errors import UsageError
+from kcap.errors import DataError, UsageError
 
 S = 1_000_000_000
 
@@ -102,7 +102,7 @@ def test_episode_terminates_at_settlement_and_never_on_the_first_step(
     steps = run_episode(env, np.zeros((1, 6), dtype=np.int64), options={"event": SAMPLE_EVENT})
     assert steps[-1][2] is True and steps[-1][3] is False
     assert not any(s[2] or s[3] for s in steps[:-1])
-    assert steps[-1][4]["settled"] and steps[-1][4]["pnl"] == 0.0
+    assert steps[-1][4]["settled"] and steps[-1][4]["pnl_dollars"] == 0.0
     plan = env.plan(SAMPLE_EVENT)
     _obs, info = env.reset(options={"event": SAMPLE_EVENT, "start_step": 10**9})
     assert info["time_ns"] == plan.times_ns[plan.steps - 2]  # clamped: two steps remain
@@ -157,7 +157,7 @@ def test_rewards_sum_to_the_pnl_in_both_modes() -> None:
         env = make_env(reward_mode=mode, step_secs=180)
         for event in env.events:
             steps = run_episode(env, actions, options={"event": event})
-            assert sum(s[1] for s in steps) == pytest.approx(steps[-1][4]["pnl"], abs=1e-9)
+            assert sum(s[1] for s in steps) == pytest.approx(steps[-1][4]["pnl_dollars"], abs=1e-9)
 
 
 def test_shaping_is_potential_based_and_telescopes() -> None:
@@ -167,7 +167,7 @@ def test_shaping_is_potential_based_and_telescopes() -> None:
     shaping = [s[4]["shaping"] for s in steps[1:]]
     assert any(shaping)
     assert sum(shaping) == pytest.approx(0.0, abs=1e-9)  # phi(start) = phi(terminal) = 0
-    assert sum(s[1] for s in steps) == pytest.approx(steps[-1][4]["pnl"], abs=1e-9)
+    assert sum(s[1] for s in steps) == pytest.approx(steps[-1][4]["pnl_dollars"], abs=1e-9)
 
 
 def test_masked_actions_do_not_fill() -> None:
@@ -256,7 +256,7 @@ def test_info_is_plain_data(env: KalshiWeatherEnv) -> None:
     _, _, _, _, info = env.step(np.ones(6, dtype=np.int64))
     assert set(info) == {
         "event", "step", "time_ns", "fills", "fees_cc", "total_fees_cc", "cash_cc",
-        "equity_cc", "realized_pnl", "shaping",
+        "equity_cc", "realized_pnl_dollars", "shaping",
     }  # fmt: skip
     assert all(isinstance(v, int | float | str | tuple) for v in info.values())
 
@@ -274,3 +274,41 @@ def test_render_and_bad_arguments(env: KalshiWeatherEnv) -> None:
         env.reset(options={"event": "KXHIGHNY-99JAN01"})
     with pytest.raises(UsageError, match="two 86400 s steps"):
         make_env(step_secs=86_400)
+
+
+def test_series_and_date_filters() -> None:
+    env = make_env(series="KXHIGHNY", dates=("2025-12-07", "2025-12-14"))
+    assert env.events == ("KXHIGHNY-25DEC07", "KXHIGHNY-25DEC08", "KXHIGHNY-25DEC14")
+    with pytest.raises(UsageError, match="first <= last"):
+        make_env(dates=("2025-12-14", "2025-12-07"))
+    with pytest.raises(DataError, match="found none"):
+        make_env(series=["KXHIGHCHI"])
+
+
+def test_environments_with_equal_settings_share_plans() -> None:
+    a, b = make_env(step_secs=900), make_env(step_secs=900)
+    assert a.dataset is b.dataset
+    assert a.plan(SAMPLE_EVENT) is b.plan(SAMPLE_EVENT)
+    assert make_env(step_secs=600).plan(SAMPLE_EVENT) is not a.plan(SAMPLE_EVENT)
+
+
+def test_episode_start_a_number_of_seconds_before_the_close() -> None:
+    env = make_env(episode_start=6 * 3_600)
+    _, info = env.reset(options={"event": SAMPLE_EVENT})
+    close = env.plan(SAMPLE_EVENT).tape.event.close_ns
+    assert close - 6 * 3_600 * S <= info["time_ns"] < close - 6 * 3_600 * S + 60 * S
+    with pytest.raises(UsageError, match="episode_start"):
+        make_env(episode_start=-5)
+
+
+def test_flat_variant_is_the_flattened_dict() -> None:
+    actions = np.random.default_rng(2).integers(0, 4, size=(300, 6))
+    as_dict = run_episode(make_env(step_secs=300), actions, seed=8)
+    flat_env = make_env(step_secs=300, observation="flat")
+    as_flat = run_episode(flat_env, actions, seed=8)
+    space = make_env().observation_space
+    assert len(as_dict) == len(as_flat)
+    for d, f in zip(as_dict, as_flat, strict=True):
+        np.testing.assert_array_equal(gym.spaces.flatten(space, d[0]), f[0])
+        assert d[1:] == f[1:]
+    assert flat_env.observation_space == gym.spaces.flatten_space(space)

@@ -17,7 +17,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kcap.envs import features
+from kcap.envs.config import EnvConfig
 from kcap.envs.data import (
     Forecasts,
     Outcome,
@@ -41,6 +42,7 @@ from kcap.fixedpoint import ONE_DOLLAR_CC
 log = logging.getLogger(__name__)
 
 _CACHE_SIZE: Final = 4
+_PLANS_KEPT: Final = 128
 _cache: OrderedDict[tuple[object, ...], Dataset] = OrderedDict()
 
 
@@ -73,6 +75,7 @@ class Dataset:
     forecasts: Mapping[str, Forecasts]
     outcomes: Mapping[str, Outcome]
     dropped: Mapping[str, str]
+    plans: dict[tuple[object, ...], Plan] = field(default_factory=dict, compare=False)
 
 
 def _stat(path: Path | None) -> tuple[str, int, int] | None:
@@ -204,15 +207,28 @@ def grid(tape: EventTape, step_ns: int) -> npt.NDArray[np.int64]:
 
 
 def plan_event(
-    dataset: Dataset,
-    tape: EventTape,
-    layout: features.Layout,
-    *,
-    step_ns: int,
-    latency_ns: int,
-    sigma_table: Mapping[int, float],
+    dataset: Dataset, tape: EventTape, layout: features.Layout, config: EnvConfig
 ) -> Plan:
-    """Lay out one event's episode (see :class:`Plan`)."""
+    """One event's episode plan (see :class:`Plan`), cached in the dataset: environments with
+    the same settings share it (plans are read-only)."""
+    key = (
+        tape.event.ticker,
+        layout.n,
+        config.step_ns,
+        config.latency_ns,
+        tuple(sorted(config.forecast_sigma_f.items())),
+    )
+    plan = dataset.plans.get(key)
+    if plan is None:
+        plan = _plan(dataset, tape, layout, config)
+        dataset.plans[key] = plan
+        while len(dataset.plans) > _PLANS_KEPT:
+            dataset.plans.pop(next(iter(dataset.plans)))
+    return plan
+
+
+def _plan(dataset: Dataset, tape: EventTape, layout: features.Layout, config: EnvConfig) -> Plan:
+    step_ns, latency_ns, sigma_table = config.step_ns, config.latency_ns, config.forecast_sigma_f
     event = tape.event
     times = grid(tape, step_ns)
     ids = tape.state_at(times)

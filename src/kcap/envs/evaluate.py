@@ -70,7 +70,11 @@ def run_episode(env: gym.Env[Any, Any], policy: Policy, event: str) -> EpisodeRe
         traded = traded or bool(info["fills"])
         done = terminated or truncated
     return EpisodeResult(
-        event, float(info["pnl"]), info["total_fees_cc"] / 10_000, traded, bool(info["settled"])
+        event,
+        float(info["pnl_dollars"]),
+        info["total_fees_cc"] / 10_000,
+        traded,
+        bool(info["settled"]),
     )
 
 

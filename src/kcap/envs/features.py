@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any, Final
 
 import numpy as np
@@ -34,7 +35,7 @@ from kcap.envs.data import Bracket, Forecasts
 from kcap.envs.tape import EventTape
 from kcap.fixedpoint import ONE_CONTRACT_CX, ONE_DOLLAR_CC
 
-FORECAST_SIGMA_F: Final[Mapping[int, float]] = {1: 2.72, 2: 2.44}
+FORECAST_SIGMA_F: Final[Mapping[int, float]] = MappingProxyType({1: 2.72, 2: 2.44})
 """Standard deviation of the daily high around the forecast, degrees F, by lead in days."""
 
 SIZE_LOG_MAX: Final = 25.0

@@ -138,7 +138,7 @@ def record_tapes(
             batch.kind, batch.conn, messages, batch.recv_ns, strict=True
         ):
             if t != last_t:
-                for ticker in dirty:
+                for ticker in sorted(dirty):
                     rec.record(books[ticker], last_t)
                 dirty.clear()
                 last_t = t
@@ -150,7 +150,7 @@ def record_tapes(
                     if isinstance(ev, Stale | Valid) and ev.market_ticker in where:
                         dirty.add(ev.market_ticker)
             conn_last[conn] = t
-    for ticker in dirty:
+    for ticker in sorted(dirty):
         rec.record(books[ticker], last_t)
     return [_tape(rec, i, e, conn_last) for i, e in enumerate(events)]
 

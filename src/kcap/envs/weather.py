@@ -13,6 +13,7 @@ import numpy.typing as npt
 from gymnasium import spaces
 
 from kcap.envs import features
+from kcap.envs.config import EnvConfig, check_choice, parse_dates, parse_series
 from kcap.envs.dataset import Dataset, Plan, grid, load_dataset, plan_event, resolve_sources
 from kcap.envs.fees import KALSHI_FEES, FeeSchedule, order_fee_cc
 from kcap.envs.fills import Depletion, Fill, Ledger, execute
@@ -21,10 +22,7 @@ from kcap.fixedpoint import ONE_CONTRACT_CX, ONE_DOLLAR_CC
 
 HOLD, BUY_YES, BUY_NO, FLATTEN = 0, 1, 2, 3
 ACTIONS: Final = ("hold", "buy_yes", "buy_no", "flatten")
-REWARD_MODES: Final = ("mark_to_market", "cash")
-EPISODE_STARTS: Final = ("open", "random")
 _NS: Final = 1_000_000_000
-_PLAN_CACHE: Final = 8
 
 Obs = dict[str, npt.NDArray[np.float32]] | npt.NDArray[np.float32]
 
@@ -104,8 +102,9 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
     ## Starting State
 
     Flat, with ``initial_cash_cc``, at the event's start (the market's open, or when every
-    bracket has a book if the data starts later) or, with ``episode_start="random"``, at a
-    random step of the grid. The event is drawn uniformly with ``self.np_random``;
+    bracket has a book if the data starts later); with ``episode_start="random"`` at a random
+    step of the grid; with ``episode_start=n`` (an int) at the first step ``n`` seconds or less
+    before the close. The event is drawn uniformly with ``self.np_random``;
     ``reset(options={"event": ticker, "start_ns": t})`` picks both (``start_ns`` is rounded up
     to the grid; ``"start_step"`` is also accepted).
 
@@ -148,7 +147,7 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
         dates: tuple[dt.date | str, dt.date | str] | None = None,
         step_secs: int = 60,
         latency_ms: int = 1000,
-        episode_start: str = "open",
+        episode_start: str | int = "open",
         lot_cx: int = 100,
         max_position_cx: int = 1000,
         initial_cash_cc: int = 1_000_000,
@@ -163,26 +162,27 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
         observation: str = "dict",
         render_mode: str | None = None,
     ) -> None:
-        _check_args(step_secs, latency_ms, lot_cx, max_position_cx, initial_cash_cc, depth)
-        _check_choice("reward_mode", reward_mode, REWARD_MODES)
-        _check_choice("episode_start", episode_start, EPISODE_STARTS)
-        _check_choice("observation", observation, ("dict", "flat"))
+        config = EnvConfig(
+            step_secs=step_secs,
+            latency_ms=latency_ms,
+            episode_start=episode_start,
+            lot_cx=lot_cx,
+            max_position_cx=max_position_cx,
+            initial_cash_cc=initial_cash_cc,
+            slippage_cc=slippage_cc,
+            depth=depth,
+            refill_cx_per_min=refill_cx_per_min,
+            fee_schedule=fee_schedule,
+            reward_mode=reward_mode,
+            shaping_gamma=shaping_gamma,
+            forecast_sigma_f=forecast_sigma_f or features.FORECAST_SIGMA_F,
+            max_brackets=max_brackets,
+            observation=observation,
+        )
         if render_mode is not None:
-            _check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
-        if slippage_cc < 0 or refill_cx_per_min < 0:
-            raise UsageError("expected slippage_cc >= 0 and refill_cx_per_min >= 0")
+            check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
         self.render_mode = render_mode
-        self.step_ns = step_secs * _NS
-        self.latency_ns = latency_ms * 1_000_000
-        self.lot_cx = lot_cx
-        self.max_position_cx = max_position_cx
-        self.initial_cash_cc = initial_cash_cc
-        self.slippage_cc = slippage_cc
-        self.fee_schedule = fee_schedule
-        self.reward_mode = reward_mode
-        self.shaping_gamma = shaping_gamma
-        self.episode_start = episode_start
-        self.sigma_table = dict(forecast_sigma_f or features.FORECAST_SIGMA_F)
+        self.config = config
         sources = resolve_sources(
             data_dir=data_dir,
             captures=captures,
@@ -191,55 +191,50 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             outcomes=outcomes,
         )
         self.dataset: Dataset = load_dataset(
-            sources, series=_series(series), dates=_dates(dates), depth=depth
+            sources, series=parse_series(series), dates=parse_dates(dates), depth=depth
         )
+        self._setup(config)
+
+    def _setup(self, config: EnvConfig) -> None:
+        """Events, spaces and the agent's state holders (hot settings copied to attributes)."""
+        self.step_ns, self.latency_ns = config.step_ns, config.latency_ns
+        self.lot_cx, self.max_position_cx = config.lot_cx, config.max_position_cx
+        self.initial_cash_cc, self.slippage_cc = config.initial_cash_cc, config.slippage_cc
+        self.reward_mode, self.shaping_gamma = config.reward_mode, config.shaping_gamma
         self.tapes = [t for t in self.dataset.tapes if len(grid(t, self.step_ns)) >= 3]
         if not self.tapes:
-            raise UsageError(f"expected an event with at least two {step_secs} s steps, found none")
+            raise UsageError(
+                f"expected an event with at least two {config.step_secs} s steps, found none"
+            )
         self.events = tuple(t.event.ticker for t in self.tapes)
         widest = max(len(t.event.brackets) for t in self.tapes)
-        self.n = widest if max_brackets is None else max_brackets
+        self.n = widest if config.max_brackets is None else config.max_brackets
         if self.n < widest:
             raise UsageError(f"expected max_brackets >= {widest} (the widest event), got {self.n}")
         self.layout = features.Layout(self.n)
-        self.flat = observation == "flat"
+        self.flat = config.observation == "flat"
         self.observation_space: spaces.Space[Obs] = (
             self.layout.flat if self.flat else self.layout.space  # type: ignore[assignment]
         )
         self.action_space: spaces.Space[npt.NDArray[np.int64]] = spaces.MultiDiscrete(
             [len(ACTIONS)] * self.n
         )
-        self._plans: dict[str, Plan] = {}
         self._slice = {k: (s.start, s.stop) for k, s in self.layout.slices.items()}
         self._plan: Plan | None = None
         self._rows: dict[int, tuple[Fill, ...]] = {}
-        self._ledger = Ledger(self.n, initial_cash_cc)
-        self._depletion = Depletion(2 * self.n, refill_cx_per_min)
-        self._k = 0
-        self._equity_cc = initial_cash_cc
+        self._ledger = Ledger(self.n, self.initial_cash_cc)
+        self._depletion = Depletion(2 * self.n, config.refill_cx_per_min)
+        self._k = self._k0 = 0
+        self._equity_cc = self.initial_cash_cc
         self._phi = 0.0
         self._done = True
-        self._last: npt.NDArray[np.float32] | None = None
 
     # -- episode ----------------------------------------------------------------------------
 
     def plan(self, event: str) -> Plan:
-        """The step plan of ``event`` (computed once, a few kept)."""
-        plan = self._plans.get(event)
-        if plan is None:
-            tape = self.tapes[self.events.index(event)]
-            plan = plan_event(
-                self.dataset,
-                tape,
-                self.layout,
-                step_ns=self.step_ns,
-                latency_ns=self.latency_ns,
-                sigma_table=self.sigma_table,
-            )
-            if len(self._plans) >= _PLAN_CACHE:
-                self._plans.pop(next(iter(self._plans)))
-            self._plans[event] = plan
-        return plan
+        """The step plan of ``event`` (computed once per process and settings, then shared)."""
+        tape = self.tapes[self.events.index(event)]
+        return plan_event(self.dataset, tape, self.layout, self.config)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -257,14 +252,13 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             self._rows = {}
         self._plan = plan
         self._tape = plan.tape
-        self._k = self._start_step(plan, options)
-        self._k0 = self._k
+        self._k = self._k0 = self._start_step(plan, options)
         self._ledger = Ledger(self.n, self.initial_cash_cc)
         self._depletion.clear()
         self._depleted: set[int] = set()
         self._nb = len(plan.tape.event.brackets)
         self._winners = plan.winners
-        self._rates = self.fee_schedule.rates(plan.tape.event.series, plan.tape.event.date)
+        self._rates = self.config.fee_schedule.rates(plan.tape.event.series, plan.tape.event.date)
         self._pos_obs = np.zeros(self.n, dtype=np.float32)
         self._cost_obs = np.zeros(self.n, dtype=np.float32)
         self._done = False
@@ -280,8 +274,11 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             k = int(options["start_step"])
         elif "start_ns" in options:
             k = -(-(int(options["start_ns"]) - int(plan.times_ns[0])) // self.step_ns)
-        elif self.episode_start == "random":
+        elif self.config.episode_start == "random":
             k = int(self.np_random.integers(last + 1))
+        elif isinstance(self.config.episode_start, int):
+            at = plan.tape.event.close_ns - self.config.episode_start * _NS
+            k = -(-(at - int(plan.times_ns[0])) // self.step_ns)
         else:
             k = 0
         return min(max(k, 0), last)
@@ -302,11 +299,7 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
         acts = action.tolist() if isinstance(action, np.ndarray) else list(action)
         t_fill = int(plan.times_ns[k]) + self.latency_ns
         if t_fill < plan.tape.event.close_ns and any(acts[: self._nb]):
-            bid_cc, ask_cc = self._best_cc
-            sids = plan.fill_ids[k].tolist()
-            for b in range(self._nb):
-                if acts[b]:
-                    fees_cc += self._order(b, acts[b], bid_cc[b], ask_cc[b], sids[b], t_fill, fills)
+            fees_cc = self._send(acts, plan.fill_ids[k].tolist(), t_fill, fills)
         self._k = k = k + 1
         end = k == plan.steps
         settled = end and self._winners is not None
@@ -336,11 +329,32 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
         if end:
             info["settled"] = settled
             info["payout_cc"] = payout
-            info["pnl"] = (equity - self.initial_cash_cc) / ONE_DOLLAR_CC
+            info["pnl_dollars"] = (equity - self.initial_cash_cc) / ONE_DOLLAR_CC
             if settled:
                 assert plan.outcome is not None
-                info["outcome"] = float(plan.outcome.value)
+                info["outcome_f"] = float(plan.outcome.value)
         return self._out(vector), float(reward), bool(settled), bool(end and not settled), info
+
+    def _send(
+        self, acts: list[int], sids: list[int], t_fill: int, out: list[tuple[int, int, int, int]]
+    ) -> int:
+        """Send the step's orders (bracket order) against the states ``sids``; return the fees."""
+        bid_cc, ask_cc = self._best_cc
+        pos, limit, valid = self._ledger.position_cx, self.max_position_cx, self._valid
+        fees = 0
+        for b in range(self._nb):
+            act = acts[b]
+            # what surely cannot fill is skipped here; _order checks everything again
+            if (
+                not act
+                or not valid[b]
+                or (act == BUY_YES and (not ask_cc[b] or pos[b] >= limit))
+                or (act == BUY_NO and (not bid_cc[b] or pos[b] <= -limit))
+                or (act == FLATTEN and not pos[b])
+            ):
+                continue
+            fees += self._order(b, act, bid_cc[b], ask_cc[b], sids[b], t_fill, out)
+        return fees
 
     def _order(
         self,
@@ -502,7 +516,7 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             "total_fees_cc": ledger.fees_cc,
             "cash_cc": ledger.cash_cc,
             "equity_cc": self._equity_cc,
-            "realized_pnl": ledger.realized_pnl_ccx() / (ONE_DOLLAR_CC * ONE_CONTRACT_CX),
+            "realized_pnl_dollars": ledger.realized_pnl_ccx() / (ONE_DOLLAR_CC * ONE_CONTRACT_CX),
             "shaping": shaping,
         }
 
@@ -561,8 +575,8 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             lo = "" if bracket.floor is None else str(bracket.floor)
             hi = "" if bracket.cap is None else str(bracket.cap)
             lines.append(
-                f"  {bracket.strike_type:>16} {lo:>5}..{hi:<5} bid {bid_cc[b] / 100:5.1f}c "
-                f"ask {ask_cc[b] / 100:5.1f}c  pos {ledger.position_cx[b] / 100:+8.2f}"
+                f"  {bracket.strike_type:>16} {lo:>5}..{hi:<5} bid {_cents(bid_cc[b])} "
+                f"ask {_cents(ask_cc[b])}  pos {ledger.position_cx[b] / 100:+8.2f}"
             )
         lines.append(
             f"  cash ${ledger.cash_cc / ONE_DOLLAR_CC:.2f}  equity ${self._equity() / ONE_DOLLAR_CC:.2f}"
@@ -580,44 +594,5 @@ def _pairs(prices: list[int], sizes: list[int]) -> tuple[Fill, ...]:
     return tuple((p, s) for p, s in zip(prices, sizes, strict=True) if p)
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise UsageError(f"expected {name} in {choices}, got {value!r}")
-
-
-def _check_args(
-    step_secs: int, latency_ms: int, lot_cx: int, max_position_cx: int, cash_cc: int, depth: int
-) -> None:
-    for name, value in (
-        ("step_secs", step_secs),
-        ("lot_cx", lot_cx),
-        ("max_position_cx", max_position_cx),
-        ("initial_cash_cc", cash_cc),
-        ("depth", depth),
-    ):
-        if not isinstance(value, int) or value <= 0:
-            raise UsageError(f"expected a positive integer {name}, got {value!r}")
-    if not isinstance(latency_ms, int) or not 0 <= latency_ms < step_secs * 1000:
-        raise UsageError(
-            f"expected 0 <= latency_ms < step_secs * 1000 ({step_secs * 1000}), got {latency_ms!r}"
-        )
-
-
-def _series(series: str | Sequence[str] | None) -> frozenset[str] | None:
-    if series is None:
-        return None
-    if isinstance(series, str):
-        return frozenset(s.strip() for s in series.split(",") if s.strip())
-    return frozenset(series)
-
-
-def _dates(dates: tuple[dt.date | str, dt.date | str] | None) -> tuple[dt.date, dt.date] | None:
-    if dates is None:
-        return None
-    try:
-        first, last = (d if isinstance(d, dt.date) else dt.date.fromisoformat(d) for d in dates)
-    except (TypeError, ValueError):
-        raise UsageError(
-            f"expected dates=(first, last) as dates or ISO strings, got {dates!r}"
-        ) from None
-    return first, last
+def _cents(price_cc: int) -> str:
+    return f"{price_cc / 100:5.1f}c" if price_cc else "    - "
