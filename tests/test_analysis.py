@@ -11,6 +11,7 @@ import pytest
 
 from captures import T0, S, write_scenario
 from kcap import analysis, sample
+from kcap.errors import DataError
 from kcap.replay.emit import EMIT_SCHEMA
 from kcap.replay.player import MarketFilter
 
@@ -254,7 +255,7 @@ def test_bracket_table_without_outcomes_and_from_the_sample_files() -> None:
 
 def test_bracket_table_refuses_unknown_strike_types() -> None:
     odd = MARKETS.with_columns(pl.lit("custom").alias("strike_type"))
-    with pytest.raises(ValueError, match="found \\['custom'\\]"):
+    with pytest.raises(DataError, match="'custom'"):
         analysis.bracket_table(odd)
 
 

@@ -1,7 +1,7 @@
 """Tidy polars tables of replayed books, for notebooks and plots.
 
-Everything here runs the same replay as ``kcap replay --emit`` and reshapes its rows; nothing
-rebuilds a book. Prices come out as float dollars and sizes as float contracts: this is the
+The book tables come from the same replay as ``kcap replay --emit``, reshaped; nothing here
+rebuilds a book. Settlement and the forecast model are the environment's. Prices come out as float dollars and sizes as float contracts: this is the
 edge of the package, where floats are allowed (the books stay exact integers).
 
 * :func:`replay_books` - top-N book rows (``kcap.replay.emit`` schema) plus the replay summary,
@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from kcap.book import OrderBook
 from kcap.envs.data import Bracket, forecast_index, read_forecasts
 from kcap.envs.features import FORECAST_SIGMA_F, bracket_probabilities, sigma_for
+from kcap.envs.settlement import check_strikes, yes_wins
 from kcap.fixedpoint import ONE_CONTRACT_CX, ONE_DOLLAR_CC
 from kcap.replay.emit import BookEmitter
 from kcap.replay.player import MarketFilter, Player, ReplayConfig, ReplayResult
@@ -57,7 +58,11 @@ _BRACKET_COLUMNS: Final = (
     "market_ticker", "event_ticker", "strike_type", "floor_strike", "cap_strike",
     "from_f", "to_f", "label", "close_time", "close_ns", "outcome_f", "won",
 )  # fmt: skip
-_STRIKE_TYPES: Final = ("between", "less", "less_or_equal", "greater", "greater_or_equal")
+_BRACKET_SCHEMA: Final = {
+    "market_ticker": pl.String, "event_ticker": pl.String, "strike_type": pl.String,
+    "floor_strike": pl.Float64, "cap_strike": pl.Float64, "from_f": pl.Int64, "to_f": pl.Int64,
+    "label": pl.String, "outcome_f": pl.Float64, "won": pl.Boolean,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -124,11 +129,11 @@ def bracket_table(
     markets: pl.DataFrame | str | Path, outcomes: pl.DataFrame | str | Path | None = None
 ) -> pl.DataFrame:
     """The brackets of ``markets.csv`` in ladder order, the whole degrees each one covers and,
-    given ``outcomes.csv``, which one won.
+    given ``outcomes.csv``, which one won (settled by :func:`kcap.envs.settlement.yes_wins`).
 
-    Settlement values are whole degrees F, so (Kalshi's strike types) ``between`` covers
-    ``floor..cap``, ``less`` ``..cap - 1``, ``less_or_equal`` ``..cap``, ``greater``
-    ``floor + 1..`` and ``greater_or_equal`` ``floor..``.
+    Settlement values are whole degrees F, so ``between`` covers ``floor..cap``, ``less``
+    ``..cap - 1``, ``less_or_equal`` ``..cap``, ``greater`` ``floor + 1..`` and
+    ``greater_or_equal`` ``floor..`` (Kalshi's strike types).
 
     Args:
         markets: a ``markets.csv`` table (:mod:`kcap.sample`, :mod:`kcap.convert.events`) or
@@ -140,71 +145,67 @@ def bracket_table(
         Columns ``market_ticker``, ``event_ticker``, ``strike_type``, ``floor_strike``,
         ``cap_strike``, ``from_f`` and ``to_f`` (lowest and highest whole degree that settles
         YES, null for an open end), ``label`` (``"41-42°F"``, ``"33°F or below"``),
-        ``close_time`` (UTC datetime) and ``close_ns`` (Unix ns), ``outcome_f`` (the settled high, null when unknown) and
-        ``won`` (null when unknown); sorted by event and ``from_f`` (open low end first).
+        ``close_time`` (UTC datetime), ``close_ns`` (Unix ns), ``outcome_f`` (the settled
+        high) and ``won`` (both null when the outcome is unknown); sorted by event and
+        ``from_f`` (open low end first).
 
     Raises:
-        ValueError: a strike type other than the five above.
+        DataError: a strike type kcap does not settle, or strikes that do not fit it.
     """
     table = markets if isinstance(markets, pl.DataFrame) else pl.read_csv(markets)
-    unknown = set(table["strike_type"].unique().to_list()) - set(_STRIKE_TYPES)
-    if unknown:
-        raise ValueError(f"expected strike types in {_STRIKE_TYPES}, found {sorted(unknown)}")
-    floor = pl.col("floor_strike").cast(pl.Float64)
-    cap = pl.col("cap_strike").cast(pl.Float64)
-    kind = pl.col("strike_type")
-    low = (
-        pl.when(kind.is_in(["between", "greater_or_equal"]))
-        .then(floor)
-        .when(kind == "greater")
-        .then(floor + 1)
-        .otherwise(None)
-    )
-    high = (
-        pl.when(kind.is_in(["between", "less_or_equal"]))
-        .then(cap)
-        .when(kind == "less")
-        .then(cap - 1)
-        .otherwise(None)
-    )
-    out = table.select(
-        pl.col("ticker").cast(pl.String).alias("market_ticker"),
-        pl.col("event_ticker").cast(pl.String),
-        kind,
-        floor.alias("floor_strike"),
-        cap.alias("cap_strike"),
-        low.alias("from_f"),
-        high.alias("to_f"),
-        pl.col("close_time").cast(pl.String).str.to_datetime(time_unit="ns", time_zone="UTC"),
-    ).with_columns(pl.col("close_time").dt.epoch("ns").alias("close_ns"))
-    lo, hi = pl.col("from_f").cast(pl.Int64), pl.col("to_f").cast(pl.Int64)
-    label = (
-        pl.when(lo.is_null())
-        .then(pl.format("{}°F or below", hi))
-        .when(hi.is_null())
-        .then(pl.format("{}°F or above", lo))
-        .when(lo == hi)
-        .then(pl.format("{}°F", lo))
-        .otherwise(pl.format("{}-{}°F", lo, hi))
-    )
-    out = out.with_columns(label.alias("label"))
-    if outcomes is None:
-        out = out.with_columns(pl.lit(None, pl.Float64).alias("outcome_f"))
-    else:
-        settled = outcomes if isinstance(outcomes, pl.DataFrame) else pl.read_csv(outcomes)
-        settled = settled.select(
-            pl.col("event_ticker").cast(pl.String), pl.col("high_f").cast(pl.Float64)
-        )
-        out = out.join(settled.rename({"high_f": "outcome_f"}), on="event_ticker", how="left")
-    value = pl.col("outcome_f")
-    won = (pl.col("from_f").is_null() | (pl.col("from_f") <= value)) & (
-        pl.col("to_f").is_null() | (value <= pl.col("to_f"))
-    )
+    settled: dict[str, float] = {}
+    if outcomes is not None:
+        known = outcomes if isinstance(outcomes, pl.DataFrame) else pl.read_csv(outcomes)
+        for event, high in known.select("event_ticker", "high_f").iter_rows():
+            if high is not None:
+                settled[str(event)] = float(high)
+    rows = []
+    for ticker, event, kind, floor_strike, cap_strike in table.select(
+        "ticker", "event_ticker", "strike_type", "floor_strike", "cap_strike"
+    ).iter_rows():
+        floor, cap = _fraction(floor_strike), _fraction(cap_strike)
+        check_strikes(kind, floor, cap)
+        low, high = _whole_degrees(kind, floor, cap)
+        value = settled.get(event)
+        won = None if value is None else yes_wins(kind, floor, cap, Fraction(str(value)))
+        rows.append(
+            {"market_ticker": ticker, "event_ticker": event, "strike_type": kind,
+             "floor_strike": floor_strike, "cap_strike": cap_strike, "from_f": low,
+             "to_f": high, "label": _label(low, high), "outcome_f": value,
+             "won": won}
+        )  # fmt: skip
+    close = table["close_time"].cast(pl.String).str.to_datetime(time_unit="ns", time_zone="UTC")
     return (
-        out.with_columns(pl.when(value.is_null()).then(None).otherwise(won).alias("won"))
+        pl.DataFrame(rows, schema=_BRACKET_SCHEMA)
+        .with_columns(close.alias("close_time"), close.dt.epoch("ns").alias("close_ns"))
         .select(_BRACKET_COLUMNS)
         .sort("event_ticker", pl.col("from_f").fill_null(-math.inf), "market_ticker")
     )
+
+
+def _whole_degrees(
+    kind: str, floor: Fraction | None, cap: Fraction | None
+) -> tuple[int | None, int | None]:
+    """Lowest and highest whole degree a bracket settles YES on (None: open end)."""
+    if kind == "between":
+        assert floor is not None and cap is not None
+        return math.ceil(floor), math.floor(cap)
+    if kind == "less":
+        assert cap is not None
+        return None, math.ceil(cap) - 1
+    if kind == "less_or_equal":
+        assert cap is not None
+        return None, math.floor(cap)
+    assert floor is not None
+    return (math.floor(floor) + 1 if kind == "greater" else math.ceil(floor)), None
+
+
+def _label(low: int | None, high: int | None) -> str:
+    if low is None:
+        return f"{high}°F or below"
+    if high is None:
+        return f"{low}°F or above"
+    return f"{low}°F" if low == high else f"{low}-{high}°F"
 
 
 def _time(ns: pl.Expr, zone: str) -> pl.Expr:
@@ -360,7 +361,8 @@ def forecast_distribution(
     return pl.DataFrame(rows, schema=schema)
 
 
-def _fraction(value: float | None) -> Fraction | None:
+def _fraction(value: float | str | None) -> Fraction | None:
+    """A strike or value as an exact Fraction (through its decimal text: 41.5 -> 83/2)."""
     return None if value is None else Fraction(str(value))
 
 
