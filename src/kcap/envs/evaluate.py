@@ -5,6 +5,10 @@ outcome is known (each episode from the event's start to its settlement) and pri
 baseline: events, events traded, mean P&L, total P&L, mean fees paid, and the hit rate (share
 of traded events that made money). Episodes are deterministic: no seed is involved.
 
+For notebooks and training scripts: :func:`split_by_date` holds out the latest events,
+:class:`ModelPolicy` runs a trained model (Stable-Baselines3's ``predict``) as a policy, and
+:func:`run_episode` also takes a wrapped env (``gym.make``, :mod:`kcap.envs.wrappers`).
+
 Datasets: ``sample`` (the embedded sample, default), ``rest`` (the July 2026 REST books of
 seven cities, built from ``--real-data``), ``bbo`` (the whole KXHIGHNY best-bid logs, Dec 2025 -
 Jan 2026, built from ``--real-data``), or a dataset directory (:mod:`kcap.envs.realdata`).
@@ -18,16 +22,21 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+import numpy.typing as npt
 
 from kcap.envs.baselines import BASELINES, Policy
 from kcap.envs.weather import KalshiWeatherEnv
-from kcap.errors import KcapError
+from kcap.errors import KcapError, UsageError
 
 DEFAULT_REAL_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "real-data"
 
@@ -43,16 +52,20 @@ class EpisodeResult:
     settled: bool
 
 
-def run_episode(env: KalshiWeatherEnv, policy: Policy, event: str) -> EpisodeResult:
-    """Run ``policy`` over ``event`` from its start to its end."""
+def run_episode(env: gym.Env[Any, Any], policy: Policy, event: str) -> EpisodeResult:
+    """Run ``policy`` over ``event`` from its start to its end.
+
+    ``env`` is a :class:`KalshiWeatherEnv` or a wrapper around one; the policy gets the
+    outermost ``action_masks()``.
+    """
     policy.reset()
+    masks = env.get_wrapper_attr("action_masks")
     obs, _ = env.reset(options={"event": event})
     traded = False
     info: dict[str, Any] = {}
     done = False
     while not done:
-        assert isinstance(obs, dict)
-        action = policy.act(obs, env.action_masks())
+        action = policy.act(obs, masks())
         obs, _, terminated, truncated, info = env.step(action)
         traded = traded or bool(info["fills"])
         done = terminated or truncated
@@ -62,6 +75,104 @@ def run_episode(env: KalshiWeatherEnv, policy: Policy, event: str) -> EpisodeRes
         info["total_fees_cc"] / 10_000,
         traded,
         bool(info["settled"]),
+    )
+
+
+class Predictor(Protocol):
+    """What :class:`ModelPolicy` needs of a model: Stable-Baselines3's ``predict``."""
+
+    def predict(self, observation: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        """``(action, recurrent state)`` for an observation."""
+
+
+class ModelPolicy:
+    """A trained model as a scripted-baseline :class:`~kcap.envs.baselines.Policy`.
+
+    Args:
+        model: anything with ``predict(observation, deterministic=...) -> (action, state)``
+            (a Stable-Baselines3 ``PPO``), trained on the observations the env gives.
+        name: the policy's name in result tables.
+        deterministic: take the most likely action instead of sampling.
+        masked: pass ``action_masks=mask`` to ``predict`` (sb3-contrib's ``MaskablePPO``).
+    """
+
+    def __init__(
+        self,
+        model: Predictor,
+        *,
+        name: str = "model",
+        deterministic: bool = True,
+        masked: bool = False,
+    ) -> None:
+        self.model = model
+        self.name = name
+        self.deterministic = deterministic
+        self.masked = masked
+
+    def reset(self) -> None:
+        """Nothing to forget (feed-forward policies)."""
+
+    def act(self, obs: Any, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+        """The model's action for ``obs``."""
+        extra = {"action_masks": mask} if self.masked else {}
+        action, _ = self.model.predict(obs, deterministic=self.deterministic, **extra)
+        return np.asarray(action, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class DateSplit:
+    """Training and held-out events split by date: every test event is later than every
+    training event. ``train`` and ``test`` are inclusive ``(first, last)`` dates, as the env's
+    ``dates`` argument takes them."""
+
+    train: tuple[dt.date, dt.date]
+    test: tuple[dt.date, dt.date]
+    train_events: tuple[str, ...]
+    test_events: tuple[str, ...]
+
+
+def split_by_date(
+    env: KalshiWeatherEnv,
+    *,
+    test_fraction: float = 1 / 3,
+    first_test_date: dt.date | None = None,
+    settled_only: bool = True,
+) -> DateSplit:
+    """Hold out the latest events of ``env``: a split by date, never at random.
+
+    Args:
+        env: the env whose events are split (usually one over all the data).
+        test_fraction: share of the event dates held out (at least one date each side),
+            used when ``first_test_date`` is None.
+        first_test_date: events on or after this date are held out.
+        settled_only: keep only events whose outcome is known (they can be scored).
+
+    Raises:
+        UsageError: a side would be empty, or ``test_fraction`` is not in (0, 1).
+    """
+    if not 0 < test_fraction < 1:
+        raise UsageError(f"expected 0 < test_fraction < 1, got {test_fraction}")
+    dated = sorted(
+        (t.event.date, t.event.ticker)
+        for t in env.tapes
+        if not settled_only or t.event.ticker in env.dataset.outcomes
+    )
+    days = sorted({d for d, _ in dated})
+    if first_test_date is None and len(days) >= 2:
+        held = min(len(days) - 1, max(1, round(len(days) * test_fraction)))
+        first_test_date = days[-held]
+    train = [(d, e) for d, e in dated if first_test_date is None or d < first_test_date]
+    test = [(d, e) for d, e in dated if first_test_date is not None and d >= first_test_date]
+    if not train or not test:
+        raise UsageError(
+            f"expected events on both sides of the split, found {len(train)} before and "
+            f"{len(test)} from {first_test_date} ({len(days)} event dates)"
+        )
+    return DateSplit(
+        (train[0][0], train[-1][0]),
+        (test[0][0], test[-1][0]),
+        tuple(e for _, e in train),
+        tuple(e for _, e in test),
     )
 
 
