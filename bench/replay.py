@@ -177,16 +177,21 @@ def best_rate(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
 
 
 def peak_rss_mb(files: list[Path]) -> float:
-    """Peak RSS (MB) of a fresh process that replays ``files`` flat out."""
+    """Peak RSS (MB) of ``kcap replay -q FILES`` in a fresh process (the path users run).
+
+    Read from ``VmHWM`` in /proc: ``ru_maxrss`` survives fork + exec and would report the
+    benchmark's own peak instead of the replay's.
+    """
     code = (
-        "import resource,sys;from kcap.replay.player import Player,ReplayConfig;"
-        "r=Player(ReplayConfig(sys.argv[1:])).run();"
-        "print(r.records, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import sys;from kcap.cli import main;"
+        "sys.argv=['kcap','replay','-q',*sys.argv[1:]];"
+        "exec('try:\\n main()\\nexcept SystemExit: pass');"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, *map(str, files)], capture_output=True, text=True, check=True
     ).stdout.split()
-    return int(out[1]) / 1024
+    return int(out[-1]) / 1024
 
 
 def in_memory(files: list[Path], repeat: int) -> tuple[int, float, float, float]:

@@ -682,16 +682,16 @@ def decode_frame(data: bytes) -> Message:
 
 
 def decode_frames(frames: list[bytes]) -> list[Message]:
-    """Decode many frames with :func:`decode_frame`'s rules, in order (the replay hot path)."""
+    """Decode many frames with :func:`decode_frame`'s rules, in order (the replay hot path).
+
+    The whole list is decoded in one comprehension; only a list holding a frame that fails is
+    decoded again frame by frame, so the results are always those of :func:`decode_frame`.
+    """
     decode = _decoder.decode
-    out: list[Message] = []
-    append = out.append
-    for data in frames:
-        try:
-            append(decode(data))
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            append(_classify_failure(data, exc))
-    return out
+    try:
+        return [decode(data) for data in frames]
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return [decode_frame(data) for data in frames]
 
 
 def message_type(message: Message) -> str:
