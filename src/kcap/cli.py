@@ -390,5 +390,58 @@ def record(
     click.echo(summary(result))
 
 
+@main.command()
+@click.option(
+    "--dataset",
+    default="sample",
+    show_default=True,
+    help="sample, rest, bbo or a dataset directory.",
+)
+@click.option(
+    "--real-data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="../shared/real-data (for rest and bbo).",
+)
+@click.option(
+    "--cache", type=click.Path(path_type=Path), default=None, help="Keep built datasets here."
+)
+@click.option("--step-secs", default=60, show_default=True, help="Seconds of replay time per step.")
+@click.option("--baseline", "names", multiple=True, help="Only these baselines (repeat).")
+@click.option("--per-event", is_flag=True, help="Also print every episode.")
+def evaluate(
+    dataset: str,
+    real_data: Path | None,
+    cache: Path | None,
+    step_secs: int,
+    names: tuple[str, ...],
+    per_event: bool,
+) -> None:
+    """Run the scripted baselines of KalshiWeather-v0 over every settled event of a dataset and
+    print mean P&L, fees paid and hit rate per baseline."""
+    from kcap.envs.evaluate import DEFAULT_REAL_DATA, evaluation_report
+
+    unknown = sorted(set(names) - set(_baseline_names()))
+    if unknown:
+        raise UsageError(
+            f"unknown baseline {', '.join(unknown)}; expected one of {', '.join(_baseline_names())}"
+        )
+    lines = evaluation_report(
+        dataset,
+        real_data=real_data or DEFAULT_REAL_DATA,
+        cache=cache,
+        step_secs=step_secs,
+        names=names or None,
+        per_event=per_event,
+    )
+    click.echo("\n".join(lines))
+
+
+def _baseline_names() -> list[str]:
+    from kcap.envs.baselines import BASELINES
+
+    return sorted(BASELINES)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -48,3 +48,16 @@ def test_evaluation_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--step-secs", "600", "--baseline", "do_nothing"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("6 settled events (embedded sample), step 600 s")
+
+
+def test_kcap_evaluate_command() -> None:
+    from click.testing import CliRunner
+
+    from kcap.cli import main as cli
+
+    result = CliRunner().invoke(cli, ["evaluate", "--step-secs", "600", "--baseline", "do_nothing"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("6 settled events (embedded sample), step 600 s")
+    assert "do_nothing" in result.output
+    bad = CliRunner().invoke(cli, ["evaluate", "--baseline", "nope"])
+    assert bad.exit_code == 1 and "kcap: unknown baseline nope" in bad.output

@@ -1,4 +1,4 @@
-"""Evaluate the scripted baselines over real events: ``python -m kcap.envs.evaluate``.
+"""Evaluate the scripted baselines over real events: ``kcap evaluate``.
 
 Runs every baseline (:mod:`kcap.envs.baselines`) once over every event of a dataset whose
 outcome is known (each episode from the event's start to its settlement) and prints, per
@@ -15,13 +15,14 @@ Jan 2026, built from ``--real-data``), or a dataset directory (:mod:`kcap.envs.r
 
 Usage::
 
-    python -m kcap.envs.evaluate [--dataset sample|rest|bbo|DIR] [--real-data ../shared/real-data]
-        [--cache DIR] [--step-secs 60] [--per-event]
+    kcap evaluate [--dataset sample|rest|bbo|DIR] [--real-data ../shared/real-data]
+        [--cache DIR] [--step-secs 60] [--baseline NAME ...] [--per-event]
+
+(``python -m kcap.envs.evaluate`` does the same.)
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
 import tempfile
@@ -36,7 +37,7 @@ import numpy.typing as npt
 
 from kcap.envs.baselines import BASELINES, Policy
 from kcap.envs.weather import KalshiWeatherEnv
-from kcap.errors import KcapError, UsageError
+from kcap.errors import UsageError
 
 DEFAULT_REAL_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "real-data"
 
@@ -203,52 +204,63 @@ def summary_lines(results: dict[str, list[EpisodeResult]]) -> list[str]:
     return lines
 
 
-def _dataset_dir(args: argparse.Namespace, scratch: Path) -> Path | None:
+def dataset_dir(dataset: str, real_data: Path, cache: Path | None, scratch: Path) -> Path | None:
+    """The directory of a named dataset (None for the embedded sample), built when missing.
+
+    Args:
+        dataset: ``sample``, ``rest``, ``bbo`` or a dataset directory.
+        real_data: ``../shared/real-data`` (for ``rest`` and ``bbo``).
+        cache: where built datasets are kept, or None to use ``scratch``.
+        scratch: a temporary directory.
+    """
     from kcap.envs import realdata
 
-    if args.dataset == "sample":
+    if dataset == "sample":
         return None
-    if args.dataset in ("rest", "bbo"):
-        dst: Path = (args.cache or scratch) / args.dataset
+    if dataset in ("rest", "bbo"):
+        dst: Path = (cache or scratch) / dataset
         if not (dst / "markets.csv").is_file():
-            build = (
-                realdata.build_rest_dataset
-                if args.dataset == "rest"
-                else realdata.build_bbo_dataset
-            )
-            build(args.real_data, dst)
+            build = realdata.build_rest_dataset if dataset == "rest" else realdata.build_bbo_dataset
+            build(real_data, dst)
         return dst
-    return Path(args.dataset)
+    return Path(dataset)
+
+
+def evaluation_report(
+    dataset: str = "sample",
+    *,
+    real_data: Path = DEFAULT_REAL_DATA,
+    cache: Path | None = None,
+    step_secs: int = 60,
+    names: Sequence[str] | None = None,
+    per_event: bool = False,
+) -> list[str]:
+    """Run the baselines over every settled event of ``dataset``; the report's lines.
+
+    Raises:
+        KcapError: the dataset cannot be built or loaded.
+    """
+    with tempfile.TemporaryDirectory(prefix="kcap-eval-") as scratch:
+        data_dir = dataset_dir(dataset, real_data, cache, Path(scratch))
+        env = KalshiWeatherEnv(data_dir=data_dir, step_secs=step_secs)
+        events = [e for e in env.events if e in env.dataset.outcomes]
+        results = evaluate(env, list(names or BASELINES), events)
+    where = "embedded sample" if data_dir is None else dataset
+    lines = [f"{len(events)} settled events ({where}), step {step_secs} s, P&L and fees in $"]
+    if per_event:
+        for name, rows in results.items():
+            lines += [f"  {name:<18} {r.event:<20} {r.pnl:+8.2f} fees {r.fees:6.2f}" for r in rows]
+    return lines + summary_lines(results)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--dataset", default="sample", help="sample, rest, bbo or a directory")
-    parser.add_argument("--real-data", type=Path, default=DEFAULT_REAL_DATA)
-    parser.add_argument("--cache", type=Path, default=None, help="keep built datasets here")
-    parser.add_argument("--step-secs", type=int, default=60)
-    parser.add_argument("--baseline", action="append", choices=sorted(BASELINES), dest="names")
-    parser.add_argument("--per-event", action="store_true", help="also print every episode")
-    args = parser.parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="kcap-eval-") as scratch:
-            data_dir = _dataset_dir(args, Path(scratch))
-            env = KalshiWeatherEnv(data_dir=data_dir, step_secs=args.step_secs)
-            events = [e for e in env.events if e in env.dataset.outcomes]
-            names = args.names or list(BASELINES)
-            results = evaluate(env, names, events)
-    except KcapError as exc:
-        print(f"kcap: {exc}", file=sys.stderr)
-        return 1
-    where = "embedded sample" if data_dir is None else args.dataset
-    print(f"{len(events)} settled events ({where}), step {args.step_secs} s, P&L and fees in $")
-    if args.per_event:
-        for name, rows in results.items():
-            for r in rows:
-                print(f"  {name:<18} {r.event:<20} {r.pnl:+8.2f} fees {r.fees:6.2f}")
-    print("\n".join(summary_lines(results)))
-    return 0
+    """``python -m kcap.envs.evaluate ...`` is ``kcap evaluate ...``."""
+    from kcap.cli import main as cli
+
+    return int(
+        cli.main(["evaluate", *(sys.argv[1:] if argv is None else argv)], standalone_mode=False)
+        or 0
+    )
 
 
 if __name__ == "__main__":
