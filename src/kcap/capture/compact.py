@@ -9,7 +9,6 @@ sees half a Parquet file; compacting the same input again gives the same rows.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kcap import __version__
+from kcap.capture.rotate import fsync_dir, fsync_file
 from kcap.replay.readers import ReadProblem, RecordBatch, read_jsonl
 from kcap.schemas import wire
 from kcap.schemas.parquet import (
@@ -175,9 +175,9 @@ def write_parquet(
         tmp.unlink(missing_ok=True)
         raise
     writer.close()
-    _fsync_file(tmp)
+    fsync_file(tmp)
     tmp.replace(dst)
-    _fsync_dir(dst.parent)
+    fsync_dir(dst.parent)
     return summary
 
 
@@ -202,24 +202,3 @@ def compact_jsonl(
     meta = {"source": src.name, **(metadata or {})}
     write_parquet(read_jsonl(src, problems=summary.problems), dst, metadata=meta, summary=summary)
     return Path(dst), summary
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

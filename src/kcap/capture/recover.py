@@ -22,7 +22,16 @@ from typing import Final
 
 import msgspec
 
-from kcap.capture.rotate import JSONL, MANIFEST, PART, REPAIR, fsync_dir, publish, sibling
+from kcap.capture.rotate import (
+    JSONL,
+    MANIFEST,
+    PART,
+    REPAIR,
+    fsync_dir,
+    fsync_file,
+    publish,
+    sibling,
+)
 from kcap.schemas.record import record_decoder
 
 log = logging.getLogger(__name__)
@@ -139,18 +148,10 @@ def seal_leftover(part: Path) -> Repair | None:
             note = {"source": part.name, "cut_bytes": cut, "cut_lines": bad, "torn": torn}
             repair_path = sibling(target, REPAIR)
             repair_path.write_text(json.dumps(note, sort_keys=True))
-            _fsync_path(repair_path)
+            fsync_file(repair_path)
         sealed = publish(part, target)
         log.info("sealed leftover %s as %s", part.name, sealed.name)
         return Repair(part, sealed, cut, bad, torn)
-    finally:
-        os.close(fd)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -80,6 +80,19 @@ class RotationPolicy:
         return mono, next_midnight_ns(opened_ns), self.max_bytes or never
 
 
+def fsync_file(path: Path) -> None:
+    """fsync a file's data and metadata to disk.
+
+    Raises:
+        OSError: the file cannot be opened or synced.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: Path) -> None:
     """fsync a directory so that a rename or a new file in it is durable (best effort)."""
     try:
