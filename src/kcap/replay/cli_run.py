@@ -116,6 +116,7 @@ def run_replay(
                 player.on_change = _chain(player.on_change, live.on_change)
                 player.on_progress = live.on_progress
                 result = player.run()
+            console.line()
         else:
             progress, task = progress_bar(console, None)
 
