@@ -27,6 +27,7 @@ S = 1_000_000_000
         ("KalshiWeatherFlat-v0", {}),
         ("KalshiWeather-v0", {"episode_start": "random", "shaping_gamma": 0.99}),
         ("KalshiWeather-v0", {"reward_mode": "cash", "render_mode": "ansi"}),
+        ("KalshiWeather-v0", {"render_mode": "rgb_array"}),
     ],
 )
 def test_gymnasium_check_env_passes_without_warnings(env_id: str, kwargs: dict) -> None:
@@ -259,6 +260,44 @@ def test_info_is_plain_data(env: KalshiWeatherEnv) -> None:
         "equity_cc", "realized_pnl_dollars", "shaping",
     }  # fmt: skip
     assert all(isinstance(v, int | float | str | tuple) for v in info.values())
+
+
+def test_rgb_array_draws_the_ladder_and_positions() -> None:
+    from kcap.envs.render import COLUMN_PX, HEIGHT_PX, TOP_PX, _row
+
+    rgb = make_env(render_mode="rgb_array")
+    rgb.reset(options={"event": SAMPLE_EVENT})
+    first = rgb.render()
+    assert isinstance(first, np.ndarray) and first.dtype == np.uint8
+    assert first.shape == (HEIGHT_PX, COLUMN_PX * rgb.n, 3)
+    bid_cc, ask_cc = rgb._best_cc
+    b = next(i for i in range(rgb.n) if bid_cc[i] and ask_cc[i])
+    x = b * COLUMN_PX + COLUMN_PX // 2
+    assert tuple(first[_row(int(bid_cc[b])), x]) == (60, 200, 90)  # green bid line
+    assert tuple(first[_row(int(ask_cc[b])), x]) == (220, 70, 60)  # red ask line
+    action = np.zeros(rgb.n, dtype=np.int64)
+    action[b] = 1  # buy YES
+    rgb.step(action)
+    second = rgb.render()
+    assert isinstance(second, np.ndarray)
+    mid = HEIGHT_PX - 20
+    if rgb._ledger.position_cx[b] > 0:
+        assert tuple(second[mid - 1, x]) == (70, 130, 230)  # a blue YES bar
+    for _ in range(60):
+        rgb.step(np.zeros(rgb.n, dtype=np.int64))
+    later = rgb.render()
+    assert isinstance(later, np.ndarray)
+    assert later[: TOP_PX - 2].sum() > first[: TOP_PX - 2].sum()  # the clock strip grew
+
+
+def test_sb3_make_vec_env_works() -> None:
+    env_util = pytest.importorskip(
+        "stable_baselines3.common.env_util", reason="needs the train extra"
+    )
+    venv = env_util.make_vec_env("KalshiWeather-v0", n_envs=2)
+    obs = venv.reset()
+    assert set(obs) >= {"yes_bid", "cash"}
+    venv.close()
 
 
 def test_render_and_bad_arguments(env: KalshiWeatherEnv) -> None:

@@ -17,6 +17,7 @@ from kcap.envs.config import EnvConfig, check_choice, parse_dates, parse_series
 from kcap.envs.dataset import Dataset, Plan, grid, load_dataset, plan_event, resolve_sources
 from kcap.envs.fees import KALSHI_FEES, FeeSchedule, order_fee_cc
 from kcap.envs.fills import Depletion, Fill, Ledger, execute
+from kcap.envs.render import ladder_image
 from kcap.errors import UsageError
 from kcap.fixedpoint import ONE_CONTRACT_CX, ONE_DOLLAR_CC
 
@@ -126,14 +127,15 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
     Fees: ``fee_schedule`` (:data:`kcap.envs.fees.KALSHI_FEES`). Reward: ``reward_mode``,
     ``shaping_gamma`` (None: off). Features: ``forecast_sigma_f`` (sigma by lead),
     ``max_brackets`` (slots; default the largest event). ``observation`` ("dict" or "flat"),
-    ``render_mode`` ("ansi" or None).
+    ``render_mode`` ("ansi": the ladder as text; "rgb_array": a small picture of it, see
+    :mod:`kcap.envs.render`; or None).
 
     ## Version History
 
     * v0: first version.
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
 
     def __init__(
         self,
@@ -562,10 +564,12 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
         fee = order_fee_cc(self._rates.taker, fills)
         return ledger.cash_cc + ledger.cash_change_cc(b, buy, fills) - fee >= 0
 
-    def render(self) -> str | None:
-        """``ansi``: the ladder, the agent's positions and cash as text."""
-        if self.render_mode != "ansi" or self._plan is None:
+    def render(self) -> str | npt.NDArray[np.uint8] | None:
+        """``ansi``: the ladder, positions and cash as text; ``rgb_array``: a picture of it."""
+        if self.render_mode is None or self._plan is None:
             return None
+        if self.render_mode == "rgb_array":
+            return self._render_image()
         plan, ledger = self._plan, self._ledger
         event = plan.tape.event
         t = dt.datetime.fromtimestamp(int(plan.times_ns[self._k]) // _NS, dt.UTC)
@@ -583,6 +587,19 @@ class KalshiWeatherEnv(gym.Env[Obs, npt.NDArray[np.int64]]):
             f"  fees ${ledger.fees_cc / ONE_DOLLAR_CC:.2f}"
         )
         return "\n".join(lines) + "\n"
+
+    def _render_image(self) -> npt.NDArray[np.uint8]:
+        assert self._plan is not None
+        bid_cc, ask_cc = self._best_cc
+        steps = max(len(self._plan.times_ns) - 1 - self._k0, 1)
+        return ladder_image(
+            [int(p) for p in bid_cc],
+            [int(p) for p in ask_cc],
+            [bool(v) for v in self._valid],
+            [int(p) for p in self._ledger.position_cx],
+            max_position_cx=self.max_position_cx,
+            progress=(self._k - self._k0) / steps,
+        )
 
     def close(self) -> None:
         """Nothing to release (the data is shared); safe to call more than once."""
