@@ -119,44 +119,37 @@ def read_headless_books(
         series: keep only markets whose ``series`` starts with this (``"KXHIGHNY"``), or all.
         problems: where skipped lines are reported.
     """
-    books = []
-    for line_no, row in iter_json_lines(path, HeadlessLine, problems=problems):
-        if series is not None and not row.series.startswith(series):
-            continue
-        where = f"{path}:{line_no}"
-        book = row.raw_orderbook
-        books.append(
-            RestBook(
-                utc_iso_to_ns(row.captured_at, where),
-                row.ticker,
-                parse_ladder(book.yes_dollars, where + " yes_dollars"),
-                parse_ladder(book.no_dollars, where + " no_dollars"),
-                line_no,
-            )
-        )
-    books.sort(key=lambda b: (b.recv_ns, b.line))
-    return books
+    books = [
+        _rest_book(path, line_no, row.captured_at, row.ticker, row.raw_orderbook)
+        for line_no, row in iter_json_lines(path, HeadlessLine, problems=problems)
+        if series is None or row.series.startswith(series)
+    ]
+    return sorted(books, key=lambda b: (b.recv_ns, b.line))
 
 
 def read_ericzhang_books(
     path: Path, *, problems: list[ReadProblem] | None = None
 ) -> list[RestBook]:
     """The books of the ericzhang REST sample (``payload.orderbook_fp``), in time order."""
-    books = []
-    for line_no, row in iter_json_lines(path, EricLine, problems=problems):
-        where = f"{path}:{line_no}"
-        book = row.payload.orderbook_fp
-        books.append(
-            RestBook(
-                utc_iso_to_ns(row.fetched_at, where),
-                row.ticker,
-                parse_ladder(book.yes_dollars, where + " yes_dollars"),
-                parse_ladder(book.no_dollars, where + " no_dollars"),
-                line_no,
-            )
-        )
-    books.sort(key=lambda b: (b.recv_ns, b.line))
-    return books
+    books = [
+        _rest_book(path, line_no, row.fetched_at, row.ticker, row.payload.orderbook_fp)
+        for line_no, row in iter_json_lines(path, EricLine, problems=problems)
+    ]
+    return sorted(books, key=lambda b: (b.recv_ns, b.line))
+
+
+def _rest_book(
+    path: Path, line_no: int, taken_at: str, ticker: str, book: RawOrderbook
+) -> RestBook:
+    """One source line's book, with errors naming the file and line."""
+    where = f"{path}:{line_no}"
+    return RestBook(
+        utc_iso_to_ns(taken_at, where),
+        ticker,
+        parse_ladder(book.yes_dollars, where + " yes_dollars"),
+        parse_ladder(book.no_dollars, where + " no_dollars"),
+        line_no,
+    )
 
 
 def books_to_connection(books: Iterable[RestBook], conn: DerivedConnection) -> None:
