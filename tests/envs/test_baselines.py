@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from envtools import SAMPLE_EVENT, make_env
 
-from conftest import SAMPLE_EVENT, make_env
 from kcap.envs.baselines import BASELINES, DoNothing, ForecastEdge, ForecastFavorite
 from kcap.envs.evaluate import evaluate, main, run_episode, summary_lines
 

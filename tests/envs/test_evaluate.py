@@ -9,8 +9,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from envtools import SAMPLE_EVENT, make_env
 
-from conftest import SAMPLE_EVENT, make_env
 from kcap.envs.baselines import DoNothing, ForecastFavorite
 from kcap.envs.evaluate import ModelPolicy, run_episode, split_by_date
 from kcap.envs.wrappers import ORACLE_KEY, OracleObservation

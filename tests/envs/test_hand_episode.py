@@ -31,8 +31,8 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+from envtools import make_env
 
-from conftest import make_env
 from kcap import sample
 from kcap.replay.player import Player, ReplayConfig
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from envtools import make_env
 from gymnasium.wrappers import FlattenObservation
 
-from conftest import make_env
 from kcap.envs.baselines import DoNothing
 from kcap.envs.evaluate import run_episode
 from kcap.envs.wrappers import OracleObservation

@@ -17,8 +17,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from envtools import make_env
 
-from conftest import make_env
 from kcap import sample
 from kcap.replay.readers import read_capture
 from kcap.schemas.record import encode_record

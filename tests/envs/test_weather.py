@@ -10,9 +10,9 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from envtools import SAMPLE_EVENT, make_env, run_episode
 from gymnasium.utils.env_checker import check_env
 
-from conftest import SAMPLE_EVENT, make_env, run_episode
 from kcap import sample
 from kcap.envs.weather import BUY_NO, BUY_YES, FLATTEN, KalshiWeatherEnv
 from kcap.errors import DataError, UsageError

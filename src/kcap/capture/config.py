@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kcap import __version__
 from kcap.errors import UsageError
+from kcap.schemas.series import DAILY_HIGH_SERIES
 from kcap.schemas.wire import CHANNEL_TYPES
 
 
@@ -41,15 +42,7 @@ ENVIRONMENTS: Final[dict[str, Endpoint]] = {
 }
 """The recommended hosts of kalshi-protocol.md section 1.1 (docs.kalshi.com "API environments")."""
 
-DEFAULT_SERIES: Final = (
-    "KXHIGHNY",
-    "KXHIGHCHI",
-    "KXHIGHMIA",
-    "KXHIGHAUS",
-    "KXHIGHDEN",
-    "KXHIGHLAX",
-    "KXHIGHPHIL",
-)
+DEFAULT_SERIES: Final = DAILY_HIGH_SERIES
 """The default universe: daily-high weather series of seven cities (kalshi-protocol.md 7.1)."""
 
 DEFAULT_CHANNELS: Final = ("orderbook_delta", "trade")

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from kcap.convert.sources import iter_csv
 from kcap.errors import DataError
 
 from .provenance import ERICZHANG_CLI, MOSTLYRIGHT, OPEN_METEO, SAMEERES
@@ -115,17 +116,6 @@ def _plain(text: str, where: str) -> str:
     return format(value.normalize(), "f")
 
 
-def _read_csv(path: Path, needed: Sequence[str]) -> list[Row]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in needed if c not in (reader.fieldnames or ())]
-        if missing:
-            raise DataError(
-                f"{path}: expected columns {', '.join(missing)}, found {reader.fieldnames}"
-            )
-        return list(reader)
-
-
 def market_rows(real_data: Path, events: Iterable[str]) -> list[Row]:
     """The markets table for ``events``, sorted by ticker (see the module docstring).
 
@@ -144,10 +134,9 @@ def market_rows(real_data: Path, events: Iterable[str]) -> list[Row]:
         "close_time",
     )
     out = []
-    for i, src in enumerate(_read_csv(path, needed), start=2):
+    for where, src in iter_csv(path, needed):
         if src["event_ticker"] not in wanted:
             continue
-        where = f"{path}:{i}"
         open_ns = local_ns(event_date(src["event_ticker"]) - dt.timedelta(days=1), 10)
         out.append(
             {
@@ -180,11 +169,10 @@ def forecast_rows(real_data: Path, events: Iterable[str]) -> list[Row]:
     wanted = set(events)
     path = real_data / OPEN_METEO.folder / "forecast_high_f.csv"
     out = []
-    for i, src in enumerate(_read_csv(path, ("event_id", "known_from_ts", "value")), start=2):
+    for where, src in iter_csv(path, ("event_id", "known_from_ts", "value")):
         event = src["event_id"]
         if event not in wanted:
             continue
-        where = f"{path}:{i}"
         if not src["known_from_ts"].isdigit():
             raise DataError(f"{where}: expected Unix seconds, found {src['known_from_ts']!r}")
         known_ns = int(src["known_from_ts"]) * NS_PER_SECOND
@@ -217,14 +205,12 @@ def cli_highs(real_data: Path) -> dict[dt.date, tuple[int, str]]:
             if rec.get("cli_report_type") == "final" and isinstance(rec.get("cli_high_f"), int):
                 highs[dt.date.fromisoformat(rec["date"])] = (rec["cli_high_f"], MOSTLYRIGHT.folder)
     for path in sorted((real_data / ERICZHANG_CLI.folder).glob("knyc_cli_daily*.csv")):
-        for i, src in enumerate(
-            _read_csv(path, ("date", "official_daily_high_f", "cli_product_id")), 2
-        ):
+        for where, src in iter_csv(path, ("date", "official_daily_high_f", "cli_product_id")):
             day = dt.date.fromisoformat(src["date"])
             issued = src["cli_product_id"][:8]
             # a CLI issued on the climate day itself is preliminary; the final one is issued later
             if issued.isdigit() and issued > day.strftime("%Y%m%d"):
-                high = _decimal(src["official_daily_high_f"], f"{path}:{i}")
+                high = _decimal(src["official_daily_high_f"], where)
                 highs[day] = (int(high.to_integral_value(ROUND_HALF_UP)), ERICZHANG_CLI.folder)
     return highs
 
@@ -233,9 +219,9 @@ def ghcnd_highs(real_data: Path, station: str = "KNYC") -> dict[dt.date, int]:
     """GHCND TMAX of ``station`` rounded half up to whole degrees F: date -> high F."""
     path = real_data / SAMEERES.folder / "weather_daily.csv"
     highs = {}
-    for i, src in enumerate(_read_csv(path, ("station_id", "obs_date", "tmax_f")), start=2):
+    for where, src in iter_csv(path, ("station_id", "obs_date", "tmax_f")):
         if src["station_id"] == station and src["tmax_f"]:
-            value = _decimal(src["tmax_f"], f"{path}:{i}")
+            value = _decimal(src["tmax_f"], where)
             highs[dt.date.fromisoformat(src["obs_date"])] = int(
                 value.to_integral_value(ROUND_HALF_UP)
             )

@@ -12,11 +12,12 @@ through a float timestamp.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gzip
 import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Final, TypeVar
 
@@ -94,6 +95,23 @@ def iter_json_lines(
             torn = not line.endswith(b"\n")
             what = "torn last line" if torn else "damaged line"
             _report(path, line_no, f"{what}, {len(line)} bytes skipped: {exc}", problems)
+
+
+def iter_csv(path: Path, needed: Iterable[str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """The rows of a CSV file with a header, each with its location ``"<path>:<line>"``.
+
+    Raises:
+        DataError: a column in ``needed`` is missing (the message lists what was found).
+    """
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in needed if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DataError(
+                f"{path}: expected columns {', '.join(missing)}, found {reader.fieldnames}"
+            )
+        for line, row in enumerate(reader, start=2):
+            yield f"{path}:{line}", row
 
 
 def epoch_ns(moment: dt.datetime) -> int:

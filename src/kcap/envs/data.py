@@ -38,12 +38,11 @@ All joins against decision time are **as of** the time the data became known
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gzip
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -53,6 +52,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from kcap.convert.sources import iter_csv
 from kcap.envs.settlement import check_strikes
 from kcap.errors import DataError
 
@@ -177,18 +177,6 @@ def event_date(event_ticker: str, close_ns: int) -> dt.date:
     return dt.datetime.fromtimestamp(close_ns // 1_000_000_000, dt.UTC).date()
 
 
-def _read_csv(path: Path, needed: Iterable[str]) -> Iterator[tuple[str, dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in needed if c not in (reader.fieldnames or ())]
-        if missing:
-            raise DataError(
-                f"{path}: expected columns {', '.join(missing)}, found {reader.fieldnames}"
-            )
-        for i, row in enumerate(reader, start=2):
-            yield f"{path}:{i}", row
-
-
 # ---------------------------------------------------------------------------------------------
 # markets
 
@@ -212,7 +200,7 @@ def _market_objects(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
 
 def _market_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
     if path.suffix == ".csv":
-        yield from _read_csv(path, ("ticker", "event_ticker", "strike_type", "close_time"))
+        yield from iter_csv(path, ("ticker", "event_ticker", "strike_type", "close_time"))
     else:
         yield from _market_objects(path)
 
@@ -279,7 +267,7 @@ def read_forecasts(path: str | Path) -> dict[str, Forecasts]:
     """
     path = Path(path)
     rows: dict[str, list[tuple[int, float, int]]] = {}
-    for where, row in _read_csv(path, ("event_ticker", "known_from_ns", "value_f", "lead_days")):
+    for where, row in iter_csv(path, ("event_ticker", "known_from_ns", "value_f", "lead_days")):
         known, lead, value = row["known_from_ns"], row["lead_days"], _number(row["value_f"], where)
         if not known.strip().isdigit() or not lead.strip().lstrip("-").isdigit() or value is None:
             raise DataError(
@@ -308,7 +296,7 @@ def read_outcomes(path: str | Path) -> dict[str, Outcome]:
     """
     path = Path(path)
     out: dict[str, Outcome] = {}
-    for where, row in _read_csv(path, ("event_ticker", "high_f")):
+    for where, row in iter_csv(path, ("event_ticker", "high_f")):
         value = _number(row["high_f"], where)
         if value is None:
             continue

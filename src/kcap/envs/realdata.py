@@ -36,18 +36,11 @@ from kcap.envs.data import Bracket, _number
 from kcap.envs.settlement import yes_wins
 from kcap.errors import DataError
 from kcap.replay.readers import ReadProblem
+from kcap.schemas.series import DAILY_HIGH_SERIES
 
 log = logging.getLogger(__name__)
 
-REST_SERIES: Final = (
-    "KXHIGHNY",
-    "KXHIGHCHI",
-    "KXHIGHMIA",
-    "KXHIGHAUS",
-    "KXHIGHDEN",
-    "KXHIGHLAX",
-    "KXHIGHPHIL",
-)
+REST_SERIES: Final = DAILY_HIGH_SERIES
 """The seven daily-high series with REST books in 2026-07 (kalshi-headless PROVENANCE.md)."""
 
 OUTCOME_SOURCE: Final = f"kalshi_expiration_value:{HEADLESS_BOOKS.folder}"
