@@ -163,13 +163,18 @@ class BookBuilder:
                     skipped += 1
                     continue
             ladder = book.yes if msg.side == "yes" else book.no
-            new = ladder.get(price, 0) + size
-            if new > 0:
-                ladder[price] = new
-            else:
-                del_size = ladder.pop(price, 0)
-                if new < 0 or del_size == 0:
-                    self.events.append(NegativeLevel(t, ticker, msg.side, price, new))
+            if price in ladder:
+                new = ladder[price] + size
+                if new > 0:
+                    ladder[price] = new
+                else:
+                    del ladder[price]
+                    if new < 0:
+                        self.events.append(NegativeLevel(t, ticker, msg.side, price, new))
+            elif size > 0:
+                ladder[price] = size
+            else:  # a level that is not there cannot shrink
+                self.events.append(NegativeLevel(t, ticker, msg.side, price, size))
             book.updated_ns = t
             changed = book
         if stream is not None and expected > 0:

@@ -4,7 +4,8 @@ Records are read (:mod:`kcap.replay.readers`), merged in receive-time order
 (:mod:`kcap.replay.merge`), decoded with :func:`kcap.schemas.wire.decode_frames` and applied
 to a :class:`kcap.book.BookBuilder`: exactly the code capture runs live. A ``disconnect``
 record resets its connection's books. Paced replays sleep on an injected :class:`Clock`; at
-``speed=None`` (``--speed max``) whole batches go through the builder's hot path.
+``speed=None`` (``--speed max``) batches go through the builder's hot path
+:data:`DECODE_CHUNK` records at a time (:func:`apply_batch`).
 
 ``--from`` fast-forwards: records before it are applied (so books are right at the start) but
 not paced or shown. ``--market``/``--series``/``--event`` select what is shown, emitted and
@@ -19,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from kcap.book import BookBuilder, BookEvent, Gap, OrderBook, Stale, Valid, books_digest
 from kcap.replay.merge import LazySource, merge_batches
@@ -210,9 +211,7 @@ class Player:
             if per_record:
                 self._run_records(batch)
             else:
-                messages = decode_batch(batch)
-                self.builder.apply_records(batch.kind, batch.conn, messages, batch.recv_ns)
-                self._types.update(map(type, messages))
+                apply_batch(self.builder, batch, self._types)
                 self._account(batch)
             if self.on_progress is not None:
                 self.on_progress(self.result.records, batch.recv_ns[-1])
@@ -309,11 +308,49 @@ def _type_name(cls: type) -> str:
     return str(getattr(cls, "__struct_config__").tag)  # noqa: B009
 
 
+DECODE_CHUNK = 1024
+"""Records decoded and applied at a time by :func:`apply_batch`. A chunk's decoded frames are
+freed before the next chunk is decoded, so their memory is reused while still in cache: on the
+benchmark data this decodes about 1.5x faster than whole 32k-record batches (bench/replay.py)."""
+
+
+def apply_batch(
+    builder: BookBuilder, batch: RecordBatch, types: Counter[type] | None = None
+) -> OrderBook | None:
+    """Decode a batch's frames and apply its records to ``builder``, chunk by chunk, in order.
+
+    Args:
+        builder: the book builder to feed.
+        batch: the records.
+        types: if given, counts the decoded messages by class (None for non-frame records).
+
+    Returns:
+        The last book that changed, or None.
+    """
+    changed = None
+    kinds, conns, frames, recv_ns = batch.kind, batch.conn, batch.frame, batch.recv_ns
+    for start in range(0, len(kinds), DECODE_CHUNK):
+        stop = start + DECODE_CHUNK
+        chunk_kinds = kinds[start:stop]
+        messages = decode_records(chunk_kinds, frames[start:stop])
+        changed = (
+            builder.apply_records(chunk_kinds, conns[start:stop], messages, recv_ns[start:stop])
+            or changed
+        )
+        if types is not None:
+            types.update(map(type, messages))
+    return changed
+
+
 def decode_batch(batch: RecordBatch) -> list[wire.Message | None]:
     """Decode the frames of a batch's ``frame`` records (None for every other record)."""
-    kinds, frames = batch.kind, batch.frame
+    return decode_records(batch.kind, batch.frame)
+
+
+def decode_records(kinds: list[str], frames: list[bytes | None]) -> list[wire.Message | None]:
+    """Decode the frames of ``frame`` records (None for every other record), in order."""
     if kinds.count(FRAME) == len(kinds) and None not in frames:
-        return list(wire.decode_frames(frames))
+        return cast("list[wire.Message | None]", wire.decode_frames(cast("list[bytes]", frames)))
     return [
         wire.decode_frame(f) if k == FRAME and f is not None else None
         for k, f in zip(kinds, frames, strict=True)
