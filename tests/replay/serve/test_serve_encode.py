@@ -17,10 +17,10 @@ def test_delta_current_drops_integers_and_private_fields() -> None:
     legacy = decode_frame(DOC_FED_DELTA_LEGACY)
     assert isinstance(legacy, wire.OrderbookDelta)
     msg = wire.OrderbookDeltaMsg(
-        legacy.msg.market_ticker,
-        "yes",
-        "0.960",
-        "-54.00",
+        market_ticker=legacy.msg.market_ticker,
+        side="yes",
+        price_dollars="0.960",
+        delta_fp="-54.00",
         market_id="9b0f6b43",
         ts="2022-11-22T20:44:01Z",
         client_order_id="mine",
@@ -38,7 +38,9 @@ def test_delta_current_drops_integers_and_private_fields() -> None:
 
 
 def test_delta_legacy_adds_exact_integers_only() -> None:
-    whole = wire.OrderbookDeltaMsg("T", "no", "0.9600", "-54.00")
+    whole = wire.OrderbookDeltaMsg(
+        market_ticker="T", side="no", price_dollars="0.9600", delta_fp="-54.00"
+    )
     assert json.loads(encode.delta_body(whole, "legacy")) == {
         "market_ticker": "T",
         "price": 96,
@@ -47,7 +49,9 @@ def test_delta_legacy_adds_exact_integers_only() -> None:
         "delta_fp": "-54.00",
         "side": "no",
     }
-    subcent = wire.OrderbookDeltaMsg("T", "no", "0.0110", "2.50")
+    subcent = wire.OrderbookDeltaMsg(
+        market_ticker="T", side="no", price_dollars="0.0110", delta_fp="2.50"
+    )
     body = json.loads(encode.delta_body(subcent, "legacy"))
     assert "price" not in body and "delta" not in body and body["delta_fp"] == "2.50"
 
@@ -131,7 +135,9 @@ sizes = st.integers(min_value=-(10**7), max_value=10**7).filter(bool)
 
 @given(prices, sizes, st.sampled_from(["current", "legacy"]))
 def test_delta_round_trips_through_the_book_parser(price: int, size: int, wire_format: str) -> None:
-    msg = wire.OrderbookDeltaMsg("T", "yes", format_price(price), format_size(size))
+    msg = wire.OrderbookDeltaMsg(
+        market_ticker="T", side="yes", price_dollars=format_price(price), delta_fp=format_size(size)
+    )
     frame = encode.data_frame(b"orderbook_delta", 1, 1, encode.delta_body(msg, wire_format))  # type: ignore[arg-type]
     decoded = decode_frame(frame)
     assert isinstance(decoded, wire.OrderbookDelta)

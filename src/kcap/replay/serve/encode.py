@@ -144,7 +144,10 @@ def delta_body(msg: wire.OrderbookDeltaMsg, wire_format: Wire) -> bytes:
     of the order (kalshi-protocol.md section 4.2), and a replay has no owner.
 
     Example:
-        >>> delta_body(wire.OrderbookDeltaMsg("T", "yes", "0.3800", "-1.00"), "current")
+        >>> msg = wire.OrderbookDeltaMsg(
+        ...     market_ticker="T", side="yes", price_dollars="0.3800", delta_fp="-1.00"
+        ... )
+        >>> delta_body(msg, "current")
         b'{"market_ticker":"T","price_dollars":"0.3800","delta_fp":"-1.00","side":"yes"}'
     """
     out: dict[str, Any] = {"market_ticker": msg.market_ticker}

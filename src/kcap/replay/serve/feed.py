@@ -205,10 +205,10 @@ class Feed:
         if msg.price_dollars is None or msg.delta_fp is None:
             price, size = delta_level(msg)
             msg = wire.OrderbookDeltaMsg(
-                msg.market_ticker,
-                msg.side,
-                format_price(price),
-                format_size(size),
+                market_ticker=msg.market_ticker,
+                side=msg.side,
+                price_dollars=format_price(price),
+                delta_fp=format_size(size),
                 market_id=msg.market_id,
                 ts_ms=msg.ts_ms,
                 ts=msg.ts,
@@ -231,10 +231,10 @@ class Feed:
         events = [
             self._event(
                 wire.OrderbookDeltaMsg(
-                    ticker,
-                    side,
-                    format_price(price),
-                    format_size(new.get(price, 0) - old.get(price, 0)),
+                    market_ticker=ticker,
+                    side=side,
+                    price_dollars=format_price(price),
+                    delta_fp=format_size(new.get(price, 0) - old.get(price, 0)),
                     market_id=market_id,
                 ),
                 recv_ns,

@@ -45,23 +45,26 @@ class OrderbookSnapshot(
     sending_ts_ms: int | None = None
 
 
-class OrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False):
+class OrderbookDeltaMsg(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Payload of ``orderbook_delta``: a signed change to one level of one bid ladder.
 
     Current: ``price_dollars`` (``"0.960"``), ``delta_fp`` (``"-54.00"``); legacy: ``price``
     (cents), ``delta`` (contracts). ``side`` names the ladder. ``client_order_id`` and
     ``subaccount`` appear only when the caller's own order caused the change.
+
+    Fields are keyword-only and declared in the order Kalshi sends them (kalshi-protocol.md
+    4.2): msgspec matches keys fastest in declaration order, and this is the hottest message.
     """
 
     market_ticker: str
-    side: Side
+    market_id: str | None = None
     price_dollars: str | None = None
     delta_fp: str | None = None
+    side: Side
+    ts: str | int | None = None
+    ts_ms: int | None = None
     price: int | None = None
     delta: int | None = None
-    market_id: str | None = None
-    ts_ms: int | None = None
-    ts: str | int | None = None
     client_order_id: str | None = None
     subaccount: int | None = None
 
