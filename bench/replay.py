@@ -1,6 +1,6 @@
 """Replay benchmark: the whole converted KXHIGHNY best-bid log through decode + book.
 
-Prints, from one run (best of ``--repeat`` passes each):
+Prints, from one run (best of ``--repeat`` rounds in which the measured passes take turns):
 
 * records/s through decode + book, in memory (frames already read) and end to end from the
   Parquet files (read + merge + decode + book, the ``kcap replay --speed max`` path);
@@ -163,15 +163,18 @@ def end_to_end_decode_only(files: list[Path]) -> int:
     return decode_only(Player(ReplayConfig(files)).batches())
 
 
-def best_rate(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    best = float("inf")
-    n = 0
+def best_rates(fns: list[Callable[[], int]], repeat: int) -> list[float]:
+    """Best records/s of each function over ``repeat`` rounds, the functions taking turns in
+    each round, so that a ratio between them compares passes run under the same machine load."""
+    best = [float("inf")] * len(fns)
+    counts = [0] * len(fns)
     for _ in range(repeat):
-        gc.collect()
-        started = time.perf_counter()
-        n = fn()
-        best = min(best, time.perf_counter() - started)
-    return n / best, n
+        for i, fn in enumerate(fns):
+            gc.collect()
+            started = time.perf_counter()
+            counts[i] = fn()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return [n / t for n, t in zip(counts, best, strict=True)]
 
 
 def peak_rss_mb(files: list[Path]) -> float:
@@ -196,9 +199,14 @@ def in_memory(files: list[Path], repeat: int) -> tuple[int, float, float, float]
     """Records, then rates of decode + book, decode only and the naive baseline, frames in memory."""
     batches = [b for f in files for b in read_capture(f)]
     records = sum(len(b) for b in batches)
-    book, _ = best_rate(lambda: decode_and_book(batches), repeat)
-    decode, _ = best_rate(lambda: decode_only(batches), repeat)
-    naive, _ = best_rate(lambda: naive_book(batches), repeat)
+    book, decode, naive = best_rates(
+        [
+            lambda: decode_and_book(batches),
+            lambda: decode_only(batches),
+            lambda: naive_book(batches),
+        ],
+        repeat,
+    )
     return records, book, decode, naive
 
 
@@ -211,8 +219,9 @@ def main() -> None:
 
     files = build(args.real_data, args.cache)
     records, mem_book, mem_decode, naive = in_memory(files, args.repeat)
-    e2e, _ = best_rate(lambda: end_to_end(files), args.repeat)
-    e2e_decode, _ = best_rate(lambda: end_to_end_decode_only(files), args.repeat)
+    e2e, e2e_decode = best_rates(
+        [lambda: end_to_end(files), lambda: end_to_end_decode_only(files)], args.repeat
+    )
     rss_1x = peak_rss_mb(files)
     rss_10x = peak_rss_mb(build_10x(files, args.cache))
 
