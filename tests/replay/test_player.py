@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from captures import T0, S, write_scenario
 from kcap.book import OrderBook
 from kcap.capture.compact import compact_jsonl
-from kcap.replay.player import MarketFilter, Player, ReplayConfig
+from kcap.replay import player as player_module
+from kcap.replay.player import MarketFilter, Player, ReplayConfig, decode_batch, decoded_chunks
 
 
 class FakeClock:
@@ -32,6 +35,25 @@ def test_max_and_record_by_record_agree(tmp_path: Path) -> None:
     assert fast.counts == slow.counts
     assert fast.records == slow.records == 13
     assert changes[0] == ("KXHIGHNY-25DEC20-B38.5", T0 + 1 * 60 * S)
+
+
+def test_chunked_decode_and_apply_match_whole_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chunks of 3 cut the 13-record scenario (snapshots, deltas, a gap, a disconnect) mid-stream
+    path = write_scenario(tmp_path / "s.jsonl")
+    whole = Player(ReplayConfig([path])).run()
+    batches = list(Player(ReplayConfig([path])).batches())
+    monkeypatch.setattr(player_module, "DECODE_CHUNK", 3)
+    chunks = list(decoded_chunks(batches))
+    assert [len(c) for c, _ in chunks] == [3, 3, 3, 3, 1]
+    assert [r for c, _ in chunks for r in c.recv_ns] == [r for b in batches for r in b.recv_ns]
+    assert [m for _, ms in chunks for m in ms] == [m for b in batches for m in decode_batch(b)]
+    chunked = Player(ReplayConfig([path])).run()
+    assert chunked.digest == whole.digest
+    assert chunked.counts == whole.counts
+    assert chunked.by_type == whole.by_type
+    assert chunked.gaps == whole.gaps
 
 
 def test_gap_stale_span_and_disconnect(tmp_path: Path) -> None:

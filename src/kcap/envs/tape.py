@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from kcap.book import OrderBook, Stale, Valid
 from kcap.envs.data import Event
-from kcap.replay.player import Player, ReplayConfig, decode_batch
+from kcap.replay.player import Player, ReplayConfig, decoded_chunks
 from kcap.replay.readers import expand_paths
 
 NO_BOOK = 0
@@ -132,8 +132,7 @@ def record_tapes(
     conn_last: dict[str, int] = {}
     dirty: set[str] = set()
     last_t = -1
-    for batch in player.batches():
-        messages = decode_batch(batch)
+    for batch, messages in decoded_chunks(player.batches()):
         for kind, conn, message, t in zip(
             batch.kind, batch.conn, messages, batch.recv_ns, strict=True
         ):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
@@ -340,6 +340,21 @@ def apply_batch(
         if types is not None:
             types.update(map(type, messages))
     return changed
+
+
+def decoded_chunks(
+    batches: Iterable[RecordBatch],
+) -> Iterator[tuple[RecordBatch, list[wire.Message | None]]]:
+    """Each batch cut into chunks of at most :data:`DECODE_CHUNK` records, with each chunk's
+    decoded frames (None for non-frame records), in order. For consumers that walk records
+    one by one: decoding chunk by chunk is faster and holds fewer decoded frames at once."""
+    for batch in batches:
+        if len(batch) <= DECODE_CHUNK:
+            yield batch, decode_batch(batch)
+            continue
+        for start in range(0, len(batch), DECODE_CHUNK):
+            chunk = batch.slice(start, start + DECODE_CHUNK)
+            yield chunk, decode_batch(chunk)
 
 
 def decode_batch(batch: RecordBatch) -> list[wire.Message | None]:

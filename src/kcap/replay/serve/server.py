@@ -45,7 +45,7 @@ from websockets.http11 import Request, Response
 from kcap.capture.signing import WS_PATH
 from kcap.errors import CaptureNotFoundError, ServeError
 from kcap.replay.pacing import Pacer
-from kcap.replay.player import Player, ReplayConfig, decode_batch
+from kcap.replay.player import Player, ReplayConfig, decoded_chunks
 from kcap.replay.readers import expand_paths
 from kcap.replay.serve import rest
 from kcap.replay.serve.auth import Authenticator
@@ -183,8 +183,8 @@ class KalshiServer:
         cfg = self.config
         self.files = capture_files(cfg.paths)
         catalog = MarketCatalog()
-        for batch in self._player().batches():
-            catalog.scan(decode_batch(batch), batch.recv_ns)
+        for batch, messages in decoded_chunks(self._player().batches()):
+            catalog.scan(messages, batch.recv_ns)
         self.feed = Feed(catalog, cfg.wire)
         log.info("serving %s from %d file(s)", catalog.describe(), len(self.files))
         self._records = self._iter_records()
@@ -259,8 +259,7 @@ class KalshiServer:
         return Player(ReplayConfig(paths=self.files, skip_damaged=self.config.skip_damaged))
 
     def _iter_records(self) -> Iterator[Record]:
-        for batch in self._player().batches():
-            messages = decode_batch(batch)
+        for batch, messages in decoded_chunks(self._player().batches()):
             yield from zip(
                 batch.kind, batch.conn, messages, batch.frame, batch.recv_ns, strict=True
             )
