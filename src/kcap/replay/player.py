@@ -328,15 +328,8 @@ def apply_batch(
         The last book that changed, or None.
     """
     changed = None
-    kinds, conns, frames, recv_ns = batch.kind, batch.conn, batch.frame, batch.recv_ns
-    for start in range(0, len(kinds), DECODE_CHUNK):
-        stop = start + DECODE_CHUNK
-        chunk_kinds = kinds[start:stop]
-        messages = decode_records(chunk_kinds, frames[start:stop])
-        changed = (
-            builder.apply_records(chunk_kinds, conns[start:stop], messages, recv_ns[start:stop])
-            or changed
-        )
+    for chunk, messages in decoded_chunks((batch,)):
+        changed = builder.apply_records(chunk.kind, chunk.conn, messages, chunk.recv_ns) or changed
         if types is not None:
             types.update(map(type, messages))
     return changed
