@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kcap.book import BookBuilder
+from kcap.book.builder import FASTPATH
 from kcap.convert.bbo import convert_bbo_file
 from kcap.replay.player import DECODE_CHUNK, Player, ReplayConfig, apply_batch, decode_records
 from kcap.replay.readers import RecordBatch, read_capture
@@ -146,8 +147,8 @@ def decode_only(batches: Iterable[RecordBatch]) -> int:
     return n
 
 
-def decode_and_book(batches: list[RecordBatch]) -> int:
-    builder = BookBuilder()
+def decode_and_book(batches: list[RecordBatch], *, compiled: bool = True) -> int:
+    builder = BookBuilder(compiled=compiled)
     n = 0
     for batch in batches:
         apply_batch(builder, batch)
@@ -195,19 +196,21 @@ def peak_rss_mb(files: list[Path]) -> float:
     return int(out[-1]) / 1024
 
 
-def in_memory(files: list[Path], repeat: int) -> tuple[int, float, float, float]:
-    """Records, then rates of decode + book, decode only and the naive baseline, frames in memory."""
+def in_memory(files: list[Path], repeat: int) -> tuple[int, float, float, float, float]:
+    """Records, then rates of decode + book (the builder as installed, then its pure-Python
+    loop alone), decode only and the naive baseline, frames in memory."""
     batches = [b for f in files for b in read_capture(f)]
     records = sum(len(b) for b in batches)
-    book, decode, naive = best_rates(
+    book, pure, decode, naive = best_rates(
         [
             lambda: decode_and_book(batches),
+            lambda: decode_and_book(batches, compiled=False),
             lambda: decode_only(batches),
             lambda: naive_book(batches),
         ],
         repeat,
     )
-    return records, book, decode, naive
+    return records, book, pure, decode, naive
 
 
 def main() -> None:
@@ -218,7 +221,7 @@ def main() -> None:
     args = parser.parse_args()
 
     files = build(args.real_data, args.cache)
-    records, mem_book, mem_decode, naive = in_memory(files, args.repeat)
+    records, mem_book, mem_pure, mem_decode, naive = in_memory(files, args.repeat)
     e2e, e2e_decode = best_rates(
         [lambda: end_to_end(files), lambda: end_to_end_decode_only(files)], args.repeat
     )
@@ -230,6 +233,11 @@ def main() -> None:
             "decode + book, frames in memory",
             mem_book,
             f"{mem_book / mem_decode:.2f} of decode-only, {mem_book / naive:.1f}x naive",
+        ),
+        (
+            "decode + book, pure-Python builder (no C compiler)",
+            mem_pure,
+            f"{mem_pure / mem_decode:.2f} of decode-only, {mem_pure / naive:.1f}x naive",
         ),
         ("decode only (ceiling), in memory", mem_decode, ""),
         ("naive: stdlib json + dict book", naive, ""),
@@ -243,6 +251,7 @@ def main() -> None:
     print(
         f"{records:,} records ({len(files)} files, converted KXHIGHNY best-bid log); best of {args.repeat}"
     )
+    print(f"book builder: {FASTPATH}")
     for name, rate, note in rows:
         print(f"  {name:52s} {rate:>12,.0f} records/s  {note}")
     print(

@@ -20,7 +20,8 @@ reported as a :class:`BookEvent` in :attr:`BookBuilder.events`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from kcap.book.events import Audit, BookEvent, Crossed, Gap, NegativeLevel, Stale, Valid
@@ -30,6 +31,41 @@ from kcap.schemas import wire
 
 FRAME_KIND: Final = "frame"
 DISCONNECT_KIND: Final = "disconnect"
+
+_ApplyDeltas = Callable[
+    [
+        dict[tuple[str, int], _Stream],
+        dict[str, OrderBook],
+        dict[str, int],
+        dict[str, int],
+        list[str],
+        list[wire.Message | None],
+        list[int],
+        int,
+    ],
+    tuple[int, int, OrderBook | None],
+]
+
+
+def _load_fastpath() -> tuple[_ApplyDeltas | None, str]:
+    """The compiled delta loop and a line saying which builder runs (see FASTPATH)."""
+    if os.environ.get("KCAP_PURE_PYTHON"):
+        return None, "pure Python (KCAP_PURE_PYTHON is set)"
+    try:
+        import kcap.book._fastpath as _fastpath
+    except ImportError as exc:  # built without a C compiler: the Python builder does it all
+        return None, f"pure Python (the compiled fast path is not built: {exc})"
+    try:
+        _fastpath.configure(wire.OrderbookDelta, wire.OrderbookDeltaMsg, OrderBook, _Stream)
+    except TypeError as exc:
+        return None, f"pure Python (the compiled fast path does not fit: {exc})"
+    return _fastpath.apply_deltas, "compiled (kcap.book._fastpath)"
+
+
+_APPLY_DELTAS, FASTPATH = _load_fastpath()
+"""``FASTPATH`` says which delta loop :meth:`BookBuilder.apply_records` runs: ``compiled ...``
+(the C loop in ``_fastpath.c``, built at install when a C compiler is present) or ``pure
+Python (why)``. Set ``KCAP_PURE_PYTHON=1`` to run the pure-Python builder alone."""
 
 
 class BookBuilder:
@@ -51,7 +87,9 @@ class BookBuilder:
             ``bad_levels``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, compiled: bool = True) -> None:
+        """``compiled=False`` runs the pure-Python delta loop even when the C one is built."""
+        self._apply_deltas = _APPLY_DELTAS if compiled else None
         self.books: dict[str, OrderBook] = {}
         self.events: list[BookEvent] = []
         self._streams: dict[tuple[str, int], _Stream] = {}
@@ -99,7 +137,61 @@ class BookBuilder:
 
         Returns:
             The last book that changed, or None.
+
+        Raises:
+            ValueError: columns of different lengths.
+
+        When the columns are lists and the compiled loop is built (:data:`FASTPATH`), it
+        applies the plain deltas and hands every other record to the Python loop, which holds
+        every rule; the books, events and counts are the same either way.
         """
+        apply_deltas = self._apply_deltas
+        if (
+            apply_deltas is None
+            or type(conns) is not list
+            or type(messages) is not list
+            or type(recv_ns) is not list
+        ):
+            return self._apply_records(kinds, conns, messages, recv_ns)
+        n = len(messages)
+        if len(kinds) != n:
+            raise ValueError(
+                f"expected columns of equal length, found {len(kinds)} kinds, {n} messages"
+            )
+        streams, books, prices, sizes = self._streams, self.books, PRICE_CC_CACHE, SIZE_CX_CACHE
+        delta_type = wire.OrderbookDelta
+        changed: OrderBook | None = None
+        applied = 0
+        i = 0
+        while True:
+            i, count, book = apply_deltas(
+                streams, books, prices, sizes, conns, messages, recv_ns, i
+            )
+            applied += count
+            if book is not None:
+                changed = book
+            if i == n:
+                break
+            # the Python loop takes the record the C loop stopped at, and any run of other
+            # messages after it
+            j = i + 1
+            while j < n and type(messages[j]) is not delta_type:
+                j += 1
+            book = self._apply_records(kinds[i:j], conns[i:j], messages[i:j], recv_ns[i:j])
+            if book is not None:
+                changed = book
+            i = j
+        self.counts["deltas"] += applied
+        return changed
+
+    def _apply_records(
+        self,
+        kinds: Sequence[str],
+        conns: Sequence[str],
+        messages: Sequence[wire.Message | None],
+        recv_ns: Sequence[int],
+    ) -> OrderBook | None:
+        """The pure-Python loop: every rule (see :meth:`apply_records`)."""
         books = self.books
         prices = PRICE_CC_CACHE
         sizes = SIZE_CX_CACHE
