@@ -3,7 +3,9 @@
 Prints, from one run (best of ``--repeat`` rounds in which the measured passes take turns):
 
 * records/s through decode + book, in memory (frames already read) and end to end from the
-  Parquet files (read + merge + decode + book, the ``kcap replay --speed max`` path);
+  Parquet files (read + merge + decode + book, the ``kcap replay --speed max`` path), with the
+  book builder as installed (its compiled delta loop when built) and, in memory, with its
+  pure-Python loop alone (what an install without a C compiler runs);
 * the decode-only ceiling: the same frames parsed by the same decoder, no book;
 * a naive baseline: stdlib ``json`` + a dict-of-floats book, on the same frames;
 * the ratios between them;

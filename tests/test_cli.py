@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from captures import write_scenario
 from kcap import __version__
+from kcap.book.builder import FASTPATH
 from kcap.cli import main, parse_time_ns
 from kcap.replay.player import Player, ReplayConfig
 
@@ -14,6 +15,7 @@ from kcap.replay.player import Player, ReplayConfig
 def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and __version__ in result.output
+    assert f"book builder: {FASTPATH}" in result.output
 
 
 def test_replay_prints_summary_and_digest(tmp_path: Path) -> None:

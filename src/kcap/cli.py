@@ -28,8 +28,24 @@ class _Group(click.Group):
             ctx.exit(1)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from kcap.book.builder import FASTPATH
+
+    click.echo(f"kcap, version {__version__}\nbook builder: {FASTPATH}")
+    ctx.exit()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="kcap")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and which book builder runs (compiled or pure Python), and exit.",
+)
 def main() -> None:
     """Record Kalshi WebSocket market data, replay it, train agents on it offline."""
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:

@@ -6,7 +6,8 @@ sizes in centi-contracts, see :mod:`kcap.fixedpoint`).
 * :mod:`kcap.book.orderbook` - :class:`OrderBook` (one market's two bid ladders, reciprocal
   asks, depth, crossed-book check), ladder parsing, :func:`books_digest`.
 * :mod:`kcap.book.builder` - :class:`BookBuilder` (per-sid sequencing, stale books, the
-  snapshot audit, disconnect resets).
+  snapshot audit, disconnect resets). Its plain deltas go through a compiled loop
+  (``_fastpath.c``) when it is built; ``kcap.book.builder.FASTPATH`` says which loop runs.
 * :mod:`kcap.book.events` - what the builder reports.
 """
 

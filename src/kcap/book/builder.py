@@ -16,6 +16,11 @@ deltas for a stale book are counted and skipped, never applied to a wrong base. 
 that arrives for a live book is first compared with the book built from deltas (the
 *snapshot audit*: Kalshi sends no checksum, so this is the integrity check). Each problem is
 reported as a :class:`BookEvent` in :attr:`BookBuilder.events`.
+
+Every rule lives in the Python loop (:meth:`BookBuilder._apply_records`). When the C extension
+``kcap.book._fastpath`` is built, it applies the plain deltas of a batch (next seq, live book,
+known price and size text, level stays >= 0) and stops before any other record, which the
+Python loop then takes; :data:`FASTPATH` says which runs.
 """
 
 from __future__ import annotations
