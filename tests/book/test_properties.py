@@ -10,6 +10,7 @@ from frames import frame
 from kcap.book import Audit, BookBuilder
 from kcap.fixedpoint import format_price, format_size
 from kcap.schemas.wire import decode_frame
+from streams import capture_stream
 
 prices_cc = st.integers(min_value=1, max_value=9_999)  # sub-cent ticks included
 sizes_cx = st.integers(min_value=1, max_value=5_000_00)
@@ -126,60 +127,8 @@ def test_legacy_and_current_encodings_build_the_same_book(
     assert current.books["M"].levels() == legacy.books["M"].levels()
 
 
-@st.composite
-def mixed_stream(draw: st.DrawFn) -> list[tuple[str, str, bytes | None]]:
-    """Records as a capture holds them: snapshots, deltas, trades, unknown and malformed frames,
-    lost and repeated seqs, two connections, disconnects."""
-    markets = ["A", "B", "C"]
-    out: list[tuple[str, str, bytes | None]] = []
-    seqs = {"c1": 0, "c2": 0}
-    for _ in range(draw(st.integers(1, 80))):
-        conn = draw(st.sampled_from(["c1", "c2"]))
-        what = draw(
-            st.sampled_from(
-                ["delta"] * 6 + ["snapshot", "trade", "junk", "disconnect", "skip", "repeat"]
-            )
-        )
-        if what == "disconnect":
-            out.append(("disconnect", conn, None))
-            seqs[conn] = 0
-            continue
-        if what == "skip":
-            seqs[conn] += 1  # a lost frame: the next one jumps a seq
-            continue
-        if what != "repeat":
-            seqs[conn] += 1
-        seq = max(seqs[conn], 1)
-        ticker = draw(st.sampled_from(markets))
-        if what == "snapshot":
-            yes = draw(st.dictionaries(prices_cc, sizes_cx, max_size=4))
-            out.append(("frame", conn, current_snapshot(ticker, yes, {}, seq)))
-        elif what == "trade":
-            out.append(
-                (
-                    "frame",
-                    conn,
-                    frame(
-                        {"type": "trade", "sid": 1, "seq": seq, "msg": {"market_ticker": ticker}}
-                    ),
-                )
-            )
-        elif what == "junk":
-            out.append(("frame", conn, b'{"type":"orderbook_del'))
-        else:
-            side = draw(st.sampled_from(["yes", "no"]))
-            out.append(
-                (
-                    "frame",
-                    conn,
-                    current_delta(ticker, side, draw(prices_cc), draw(st.integers(-500, 500)), seq),
-                )
-            )
-    return out
-
-
 @settings(max_examples=200, deadline=None)
-@given(mixed_stream(), st.integers(1, 7))
+@given(capture_stream(), st.integers(1, 7))
 def test_batch_apply_equals_record_by_record_apply(
     records: list[tuple[str, str, bytes | None]], chunk: int
 ) -> None:
