@@ -18,10 +18,7 @@
 #include <Python.h>
 #include <structmember.h>
 
-typedef struct {
-    PyTypeObject *type;
-    Py_ssize_t offset;
-} Slot;
+typedef Py_ssize_t Slot; /* the byte offset of an object slot in its instances */
 
 static PyTypeObject *delta_type, *delta_msg_type, *book_type, *stream_type;
 static Slot d_msg, d_sid, d_seq;
@@ -31,7 +28,7 @@ static Slot s_last_seq;
 static PyObject *str_yes, *str_no;
 static int configured;
 
-#define SLOT(obj, slot) (*(PyObject **)((char *)(obj) + (slot).offset))
+#define SLOT(obj, slot) (*(PyObject **)((char *)(obj) + (slot)))
 
 static int
 find_slot(PyTypeObject *type, const char *name, Slot *slot)
@@ -59,8 +56,7 @@ find_slot(PyTypeObject *type, const char *name, Slot *slot)
         Py_DECREF(descr);
         return -1;
     }
-    slot->type = type;
-    slot->offset = member->offset;
+    *slot = member->offset;
     Py_DECREF(descr);
     return 0;
 }

@@ -37,6 +37,12 @@ def send(session: Session, command: dict[str, Any] | bytes) -> list[dict[str, An
     return [json.loads(o.frame) for o in session.receive(data)]
 
 
+def subscribe_book(session: Session, ticker: str) -> list[dict[str, Any]]:
+    """Command 1: subscribe to ``orderbook_delta`` for one market."""
+    params = {"channels": ["orderbook_delta"], "market_tickers": [ticker]}
+    return send(session, {"id": 1, "cmd": "subscribe", "params": params})
+
+
 def route(session: Session, feed: Feed, frame: bytes, t: int = 100) -> list[Outgoing]:
     out: list[Outgoing] = []
     for event in feed.step("frame", "rec.1", decode_frame(frame), frame, t):
@@ -110,14 +116,7 @@ def test_two_subscriptions_to_one_channel_are_independent(feed: Feed) -> None:
 
 def test_unsubscribe_and_list_subscriptions(feed: Feed) -> None:
     session = Session(feed)
-    send(
-        session,
-        {
-            "id": 1,
-            "cmd": "subscribe",
-            "params": {"channels": ["orderbook_delta"], "market_tickers": [B385]},
-        },
-    )
+    subscribe_book(session, B385)
     send(session, {"id": 2, "cmd": "subscribe", "params": {"channels": ["trade"]}})
     listing = send(session, {"id": 3, "cmd": "list_subscriptions"})
     assert listing == [
@@ -140,14 +139,7 @@ def test_unsubscribe_and_list_subscriptions(feed: Feed) -> None:
 
 def test_update_add_delete_and_skip_ticker_ack(feed: Feed) -> None:
     session = Session(feed)
-    send(
-        session,
-        {
-            "id": 1,
-            "cmd": "subscribe",
-            "params": {"channels": ["orderbook_delta"], "market_tickers": [B385]},
-        },
-    )
+    subscribe_book(session, B385)
     add = {"sids": [1], "market_tickers": [T36, B385], "action": "add_markets"}
     replies = send(session, {"id": 2, "cmd": "update_subscription", "params": add})
     assert replies[0] == {
@@ -321,14 +313,7 @@ def test_unknown_market_error_names_the_market(feed: Feed) -> None:
 
 def test_update_errors_that_need_a_subscription(feed: Feed) -> None:
     session = Session(feed)
-    send(
-        session,
-        {
-            "id": 1,
-            "cmd": SUB,
-            "params": {"channels": ["orderbook_delta"], "market_tickers": [B385]},
-        },
-    )
+    subscribe_book(session, B385)
     send(session, {"id": 2, "cmd": SUB, "params": {"channels": ["trade"]}})
     send(session, {"id": 3, "cmd": SUB, "params": {"channels": ["market_lifecycle_v2"]}})
     cases = [
